@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from roarm_lab.description import HARDWARE_SAFE
 
 

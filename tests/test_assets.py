@@ -12,6 +12,7 @@ import mujoco
 import numpy as np
 import pytest
 from pxr import Gf, Usd, UsdGeom, UsdPhysics
+
 from roarm_lab import kinematics as K
 from roarm_lab.assets import build
 from roarm_lab.assets.paths import MJCF_PATH, URDF_PATH, USD_PATH

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from roarm_lab.description import (
     DRIVES,
     FIRMWARE_CLAMPS,

@@ -8,6 +8,7 @@ import mujoco
 import numpy as np
 import pytest
 import torch
+
 from roarm_lab import kinematics as K
 from roarm_lab.assets.paths import MJCF_PATH
 from roarm_lab.description import HARDWARE_SAFE

@@ -54,7 +54,7 @@ def _quatd(m: np.ndarray) -> Gf.Quatd:
     return Gf.Quatd(float(w), float(x), float(y), float(z))
 
 
-def _set_pose(prim: Usd.Prim, translation, rotation: np.ndarray, scale=None) -> None:
+def set_pose(prim: Usd.Prim, translation, rotation: np.ndarray, scale=None) -> None:
     xf = UsdGeom.Xformable(prim)
     xf.AddTranslateOp(UsdGeom.XformOp.PrecisionDouble).Set(Gf.Vec3d(*map(float, translation)))
     xf.AddOrientOp(UsdGeom.XformOp.PrecisionDouble).Set(_quatd(rotation))
@@ -78,21 +78,21 @@ def _define_shape(stage: Usd.Stage, path: str, shape: Shape) -> Usd.Prim:
     if shape.kind == "box":
         geom = UsdGeom.Cube.Define(stage, path)
         geom.CreateSizeAttr(1.0)
-        _set_pose(geom.GetPrim(), shape.pos, rot, scale=shape.size)
+        set_pose(geom.GetPrim(), shape.pos, rot, scale=shape.size)
         half = 0.5
     elif shape.kind == "cylinder":
         geom = UsdGeom.Cylinder.Define(stage, path)
         geom.CreateRadiusAttr(shape.size[0])
         geom.CreateHeightAttr(shape.size[1])
         geom.CreateAxisAttr(UsdGeom.Tokens.z)
-        _set_pose(geom.GetPrim(), shape.pos, rot)
+        set_pose(geom.GetPrim(), shape.pos, rot)
         r, h = shape.size[0], shape.size[1] / 2
         geom.CreateExtentAttr([Gf.Vec3f(-r, -r, -h), Gf.Vec3f(r, r, h)])
         return geom.GetPrim()
     else:
         geom = UsdGeom.Sphere.Define(stage, path)
         geom.CreateRadiusAttr(shape.size[0])
-        _set_pose(geom.GetPrim(), shape.pos, rot)
+        set_pose(geom.GetPrim(), shape.pos, rot)
         half = shape.size[0]
     geom.CreateExtentAttr([Gf.Vec3f(-half, -half, -half), Gf.Vec3f(half, half, half)])
     return geom.GetPrim()
@@ -178,7 +178,7 @@ def build_stage(visual_override=None) -> Usd.Stage:
 
     for link, pose in link_rest_poses().items():
         prim = UsdGeom.Xform.Define(stage, f"{ROOT}/{link}").GetPrim()
-        _set_pose(prim, pose[:3, 3], pose[:3, :3])
+        set_pose(prim, pose[:3, 3], pose[:3, :3])
         UsdPhysics.RigidBodyAPI.Apply(prim)
         _mass(prim, link)
         vis_path = f"{ROOT}/{link}/visuals"
@@ -197,7 +197,7 @@ def build_stage(visual_override=None) -> Usd.Stage:
                     looks["jaw_physics"], UsdShade.Tokens.weakerThanDescendants, "physics"
                 )
     tcp = UsdGeom.Xform.Define(stage, f"{ROOT}/{TCP_PARENT}/tcp").GetPrim()
-    _set_pose(tcp, TCP_ORIGIN.xyz, rpy_matrix(TCP_ORIGIN.rpy))
+    set_pose(tcp, TCP_ORIGIN.xyz, rpy_matrix(TCP_ORIGIN.rpy))
     _joints(stage)
     return stage
 
