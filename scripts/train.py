@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Train a RoArm task with rsl-rl PPO.
+
+    python scripts/train.py --task RoArm-Reach [--backend auto|mujoco|isaaclab] [--num_envs N]
+                            [--max_iterations N] [--seed S] [--device cpu] [--resume --checkpoint PATH]
+
+The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
+Logs go to logs/rsl_rl/<task>/<time>/ (checkpoints model_<it>.pt, params/env.yaml, params/agent.yaml, tensorboard).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import yaml
+
+TASKS_ON_MUJOCO = ("RoArm-Reach",)
+ALL_TASKS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
+
+
+def pick_backend(requested: str) -> tuple[str, str]:
+    if requested != "auto":
+        return requested, "requested"
+    if torch.cuda.is_available():
+        try:
+            import isaaclab  # noqa: F401
+            return "isaaclab", "CUDA GPU and Isaac Lab found"
+        except ImportError:
+            pass
+    return "mujoco", "no CUDA GPU" if not torch.cuda.is_available() else "Isaac Lab not installed"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=ALL_TASKS)
+    parser.add_argument("--backend", default="auto", choices=("auto", "mujoco", "isaaclab"))
+    parser.add_argument("--num_envs", type=int, default=1024)
+    parser.add_argument("--max_iterations", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--checkpoint", default=None, help="model_*.pt to resume from")
+    parser.add_argument("--log_root", default="logs/rsl_rl")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
+    args = parser.parse_args(argv)
+
+    backend, why = pick_backend(args.backend)
+    print(f"[roarm-lab] backend: {backend} ({why})")
+    if backend == "isaaclab":
+        print("error: the Isaac Lab backend is not available yet (issue 4); use --backend mujoco", file=sys.stderr)
+        return 2
+    if args.task not in TASKS_ON_MUJOCO:
+        print(f"error: {args.task} is not available on the MuJoCo backend yet", file=sys.stderr)
+        return 2
+    if args.resume and not args.checkpoint:
+        print("error: --resume needs --checkpoint PATH", file=sys.stderr)
+        return 2
+
+    from importlib.metadata import version
+
+    from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
+    from rsl_rl.runners import OnPolicyRunner
+
+    from roarm_lab.sim_mujoco.env import MujocoReachEnv
+    from roarm_lab.tasks.agents import RUNNER_CFGS
+
+    torch.manual_seed(args.seed)
+    agent_cfg = RUNNER_CFGS[args.task]()
+    agent_cfg.seed = args.seed
+    agent_cfg.device = args.device
+    if args.max_iterations is not None:
+        agent_cfg.max_iterations = args.max_iterations
+    agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
+    env = MujocoReachEnv(args.num_envs, seed=args.seed, nthread=args.threads)
+
+    log_dir = Path(args.log_root) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    (log_dir / "params").mkdir(parents=True, exist_ok=True)
+    (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg.to_dict(), sort_keys=False))
+    (log_dir / "params" / "env.yaml").write_text(
+        yaml.safe_dump({"task": args.task, "backend": backend, "num_envs": args.num_envs, **vars(env.cfg)},
+                       sort_keys=False))
+    runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)
+    if args.resume:
+        runner.load(args.checkpoint)
+    print(f"[roarm-lab] logging to {log_dir}")
+    start = time.time()
+    runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
+    print(f"[roarm-lab] trained {agent_cfg.max_iterations} iterations in {(time.time() - start) / 60:.1f} min; "
+          f"checkpoints in {log_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

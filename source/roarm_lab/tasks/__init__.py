@@ -1,0 +1,1 @@
+"""Task definitions shared by both simulation backends (MuJoCo CPU and Isaac Lab)."""

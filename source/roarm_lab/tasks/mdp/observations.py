@@ -1,0 +1,48 @@
+"""Observation terms. Each returns (N, k); the policy observation is their concatenation in a fixed order."""
+
+from __future__ import annotations
+
+import torch
+
+from roarm_lab.description import HOME_POSE
+from roarm_lab.tasks.mdp.state import ArmState
+
+JOINT_VEL_SCALE = 0.1
+
+
+def joint_pos_rel(s: ArmState) -> torch.Tensor:
+    """Joint positions relative to the default (home) pose, rad."""
+    return s.joint_pos - torch.as_tensor(HOME_POSE, dtype=s.joint_pos.dtype, device=s.joint_pos.device)
+
+
+def joint_vel_scaled(s: ArmState) -> torch.Tensor:
+    return s.joint_vel * JOINT_VEL_SCALE
+
+
+def tcp_position(s: ArmState) -> torch.Tensor:
+    return s.tcp_pos
+
+
+def command_position(s: ArmState) -> torch.Tensor:
+    return s.command
+
+
+def command_error(s: ArmState) -> torch.Tensor:
+    """Target minus TCP, m."""
+    return s.command - s.tcp_pos
+
+
+def last_action(s: ArmState) -> torch.Tensor:
+    return s.last_action
+
+
+def object_position(s: ArmState) -> torch.Tensor:
+    return s.object_pos
+
+
+def object_to_tcp(s: ArmState) -> torch.Tensor:
+    return s.object_pos - s.tcp_pos
+
+
+def object_to_command(s: ArmState) -> torch.Tensor:
+    return s.command - s.object_pos
