@@ -18,6 +18,7 @@ from roarm_lab import kinematics
 from roarm_lab.tasks import reach
 from roarm_lab.tasks.mdp.actions import joint_targets
 from roarm_lab.tasks.mdp.state import ArmState
+from roarm_lab.tasks.mdp.terminations import time_out
 from roarm_lab.tasks.timing import CONTROL_DT, DECIMATION
 
 from .scene import build_scene
@@ -51,7 +52,7 @@ class MujocoReachEnv(VecEnv):
         self.command = torch.zeros(num_envs, 3)
         self.action = torch.zeros(num_envs, N_JOINTS)
         self.last_action = torch.zeros(num_envs, N_JOINTS)
-        self._episode_sums: dict[str, torch.Tensor] = {}
+        self._episode_sums = {name: torch.zeros(num_envs) for name in self.cfg.reward_weights}
         self._reset(torch.arange(num_envs))
         self._arm_state = self._read_state()
 
@@ -101,8 +102,8 @@ class MujocoReachEnv(VecEnv):
         for name, value in terms.items():
             weighted = self.cfg.reward_weights[name] * value * CONTROL_DT
             reward += weighted
-            self._episode_sums[name] = self._episode_sums.get(name, torch.zeros(self.num_envs)) + weighted
-        time_outs = self.episode_length_buf >= self.max_episode_length
+            self._episode_sums[name] += weighted
+        time_outs = time_out(self.episode_length_buf, self.max_episode_length)
         extras = {"time_outs": time_outs, "log": {}}
         done_ids = time_outs.nonzero(as_tuple=False).flatten()
         if len(done_ids):
