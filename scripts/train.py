@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Train a RoArm task with rsl-rl PPO.
 
-    python scripts/train.py --task RoArm-Reach [--backend auto|mujoco|isaaclab] [--num_envs N]
-                            [--max_iterations N] [--seed S] [--device cpu] [--resume --checkpoint PATH]
+    python scripts/train.py --task RoArm-Reach|RoArm-Lift|RoArm-PickPlace [--backend auto|mujoco|isaaclab]
+                            [--num_envs N] [--max_iterations N] [--seed S] [--device cpu]
+                            [--resume --checkpoint PATH]
 
 The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
-Logs go to logs/rsl_rl/<task>/<time>/ (checkpoints model_<it>.pt, params/env.yaml, params/agent.yaml, tensorboard).
+Logs go to logs/rsl_rl/<task>/<time>/: checkpoints model_<it>.pt, params/env.yaml and params/agent.yaml,
+tensorboard events and learning_curves.png at the end.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 import torch
 import yaml
 
-TASKS_ON_MUJOCO = ("RoArm-Reach",)
 ALL_TASKS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
 
 
@@ -48,6 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default=None, help="model_*.pt to resume from")
     parser.add_argument("--log_root", default="logs/rsl_rl")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
+    parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
     args = parser.parse_args(argv)
 
     backend, why = pick_backend(args.backend)
@@ -55,11 +58,11 @@ def main(argv=None) -> int:
     if backend == "isaaclab":
         print("error: the Isaac Lab backend is not available yet (issue 4); use --backend mujoco", file=sys.stderr)
         return 2
-    if args.task not in TASKS_ON_MUJOCO:
-        print(f"error: {args.task} is not available on the MuJoCo backend yet", file=sys.stderr)
-        return 2
     if args.resume and not args.checkpoint:
         print("error: --resume needs --checkpoint PATH", file=sys.stderr)
+        return 2
+    if args.checkpoint and not Path(args.checkpoint).is_file():
+        print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
         return 2
 
     from importlib.metadata import version
@@ -67,8 +70,10 @@ def main(argv=None) -> int:
     from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
     from rsl_rl.runners import OnPolicyRunner
 
-    from roarm_lab.sim_mujoco.env import MujocoReachEnv
+    from roarm_lab.sim_mujoco.env import MujocoTaskEnv
     from roarm_lab.tasks.agents import RUNNER_CFGS
+    from roarm_lab.training.learning_curve import plot_learning_curves
+    from roarm_lab.training.progress import attach_progress_bar
 
     torch.manual_seed(args.seed)
     agent_cfg = RUNNER_CFGS[args.task]()
@@ -77,22 +82,26 @@ def main(argv=None) -> int:
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
     agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
-    env = MujocoReachEnv(args.num_envs, seed=args.seed, nthread=args.threads)
+    env = MujocoTaskEnv(args.task, args.num_envs, seed=args.seed, nthread=args.threads)
 
     log_dir = Path(args.log_root) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     (log_dir / "params").mkdir(parents=True, exist_ok=True)
     (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg.to_dict(), sort_keys=False))
     (log_dir / "params" / "env.yaml").write_text(
-        yaml.safe_dump({"task": args.task, "backend": backend, "num_envs": args.num_envs, **vars(env.cfg)},
+        yaml.safe_dump({"task": args.task, "backend": backend, "num_envs": args.num_envs, **asdict(env.cfg)},
                        sort_keys=False))
     runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)
     if args.resume:
         runner.load(args.checkpoint)
-    print(f"[roarm-lab] logging to {log_dir}")
+        print(f"[roarm-lab] resumed from {args.checkpoint}")
+    attach_progress_bar(runner, verbose=args.verbose)
+    print(f"[roarm-lab] {args.task}: {args.num_envs} envs x {agent_cfg.num_steps_per_env} steps, "
+          f"{agent_cfg.max_iterations} iterations; logging to {log_dir}")
     start = time.time()
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
+    curves = plot_learning_curves(log_dir)
     print(f"[roarm-lab] trained {agent_cfg.max_iterations} iterations in {(time.time() - start) / 60:.1f} min; "
-          f"checkpoints in {log_dir}")
+          f"checkpoints in {log_dir}; learning curves: {curves}")
     return 0
 
 

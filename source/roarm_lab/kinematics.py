@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from roarm_lab.description import kinematic_chain as kc
+from roarm_lab.description.geometry import GRASP_POINT_LINK5
 from roarm_lab.description.limits import HARDWARE_SAFE, JointLimits
 from roarm_lab.spatial import homogeneous, rpy_matrix
 
@@ -86,6 +87,18 @@ def forward_kinematics(q):
 
 def tcp_position(q):
     return forward_kinematics(q)[0]
+
+
+def grasp_position(q):
+    """World position (..., 3) of the grasp point between the jaws (geometry.GRASP_POINT_LINK5)."""
+    return grasp_position_from_frames(link_frames(q))
+
+
+def grasp_position_from_frames(frames):
+    """The grasp point from :func:`link_frames` output (saves a second FK pass)."""
+    link5 = frames[..., 4, :, :]
+    offset = _const(np.array(GRASP_POINT_LINK5), link5)
+    return link5[..., :3, :3] @ offset + link5[..., :3, 3]
 
 
 def tcp_firmware_mm(q):

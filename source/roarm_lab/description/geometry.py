@@ -121,3 +121,8 @@ GEOMETRY: dict[str, LinkGeometry] = {
         ),
     ),
 }
+
+#: Grasp point in link5: where a 30 mm cube's centre sits before the jaw closes: 3 mm clear of the fixed jaw's
+#: inner face (x = 0) so the fixed jaw slides down past it, centred on the jaw width, with the jaw tips (122 mm)
+#: 3 mm short of its far face so a top-down grasp clears the table.
+GRASP_POINT_LINK5 = (0.018, 0.0, _HINGE_Z + JAW_LENGTH + 0.003 - 0.015)

@@ -1,26 +1,39 @@
-"""Task scenes in MuJoCo: the generated arm MJCF on a table (world z = 0 is the table top, facts §3.3 `world`)."""
+"""Task scenes in MuJoCo: the generated arm MJCF on a table (world z = 0 is the table top, facts §3.3 `world`),
+plus the task's cube for Lift and PickPlace. Sizes and nominal masses come from :mod:`roarm_lab.tasks.scene`."""
 
 from __future__ import annotations
 
 import mujoco
 
 from roarm_lab.assets.paths import MJCF_PATH
+from roarm_lab.tasks import scene as task_scene
 from roarm_lab.tasks.timing import PHYSICS_DT
 
 SCENE_CONTYPE, SCENE_CONAFFINITY = 1, 3  # touches the arm (contype 2) and objects (contype 1)
-TABLE_HALF_SIZE = (0.35, 0.45, 0.02)
-TABLE_CENTER = (0.2, 0.0, -0.02)
+OBJECT_BODY = "cube"
 
 
-def build_scene_spec() -> mujoco.MjSpec:
+def build_scene_spec(with_object: bool = False) -> mujoco.MjSpec:
     spec = mujoco.MjSpec.from_file(str(MJCF_PATH))
     spec.option.timestep = PHYSICS_DT
+    spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC  # grasps hold better with elliptic friction cones
+    spec.option.impratio = 10.0
     spec.worldbody.add_geom(
-        name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=TABLE_HALF_SIZE, pos=TABLE_CENTER,
+        name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=task_scene.TABLE_HALF_SIZE, pos=task_scene.TABLE_CENTER,
         contype=SCENE_CONTYPE, conaffinity=SCENE_CONAFFINITY, rgba=[0.45, 0.36, 0.28, 1.0],
+        friction=[task_scene.TABLE_FRICTION, 0.005, 0.0001],
     )
+    if with_object:
+        half = task_scene.CUBE_SIZE / 2
+        body = spec.worldbody.add_body(name=OBJECT_BODY, pos=[0.25, 0.0, half])
+        body.add_freejoint(name="cube_free")
+        body.add_geom(
+            name="cube", type=mujoco.mjtGeom.mjGEOM_BOX, size=[half] * 3, mass=task_scene.CUBE_MASS,
+            contype=SCENE_CONTYPE, conaffinity=SCENE_CONAFFINITY, condim=4,
+            friction=[task_scene.CUBE_FRICTION, 0.01, 0.0001], rgba=[0.2, 0.5, 0.9, 1.0],
+        )
     return spec
 
 
-def build_scene() -> mujoco.MjModel:
-    return build_scene_spec().compile()
+def build_scene(with_object: bool = False) -> mujoco.MjModel:
+    return build_scene_spec(with_object).compile()

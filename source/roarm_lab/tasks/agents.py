@@ -36,4 +36,27 @@ class ReachPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     )
 
 
-RUNNER_CFGS = {"RoArm-Reach": ReachPPORunnerCfg}
+@configclass
+class LiftPPORunnerCfg(ReachPPORunnerCfg):
+    max_iterations = 600
+    experiment_name = "RoArm-Lift"
+    actor = RslRlMLPModelCfg(
+        hidden_dims=[256, 128, 64],
+        activation="elu",
+        obs_normalization=True,
+        distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=0.5),
+    )
+    critic = RslRlMLPModelCfg(hidden_dims=[256, 128, 64], activation="elu", obs_normalization=True)
+
+    def __post_init__(self):
+        self.algorithm.entropy_coef = 0.006
+
+
+@configclass
+class PickPlacePPORunnerCfg(LiftPPORunnerCfg):
+    max_iterations = 1000
+    experiment_name = "RoArm-PickPlace"
+
+
+RUNNER_CFGS = {"RoArm-Reach": ReachPPORunnerCfg, "RoArm-Lift": LiftPPORunnerCfg,
+               "RoArm-PickPlace": PickPlacePPORunnerCfg}

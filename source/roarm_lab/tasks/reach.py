@@ -7,33 +7,33 @@ from dataclasses import dataclass, field
 import torch
 
 from roarm_lab import kinematics
-from roarm_lab.description import HOME_POSE
+from roarm_lab.tasks import resets
 from roarm_lab.tasks.mdp import observations as obs
 from roarm_lab.tasks.mdp import rewards as rew
 from roarm_lab.tasks.mdp.state import ArmState
+from roarm_lab.tasks.spec import ObservationTerm, ResetSample, TaskCfg, TaskSpec, no_terminations
 
 TASK_ID = "RoArm-Reach"
 SUCCESS_RADIUS_M = 0.01
 
-#: Policy observation terms, in order, with their sizes. The ONNX package and the real-arm runner rebuild this.
-OBSERVATION_TERMS: tuple[tuple[str, object, int], ...] = (
-    ("joint_pos_rel", obs.joint_pos_rel, 6),
-    ("joint_vel", obs.joint_vel_scaled, 6),
-    ("tcp_pos", obs.tcp_position, 3),
-    ("target_pos", obs.command_position, 3),
-    ("target_error", obs.command_error, 3),
-    ("last_action", obs.last_action, 6),
+#: Policy observation terms, in order. The ONNX package and the real-arm runner rebuild this.
+OBSERVATION_TERMS = (
+    ObservationTerm("joint_pos_rel", obs.joint_pos_rel, 6, noise=0.005),
+    ObservationTerm("joint_vel", obs.joint_vel_scaled, 6, noise=0.01),
+    ObservationTerm("tcp_pos", obs.tcp_position, 3),
+    ObservationTerm("target_pos", obs.command_position, 3),
+    ObservationTerm("target_error", obs.command_error, 3),
+    ObservationTerm("last_action", obs.last_action, 6),
 )
 
 
 @dataclass
-class ReachCfg:
+class ReachCfg(TaskCfg):
     episode_length_s: float = 4.0
     #: joint-space box the targets are drawn from (FK of a sample: every target is reachable by construction)
     target_joint_low: tuple[float, ...] = (-1.2, -0.4, 0.6, -0.6, 0.0)
     target_joint_high: tuple[float, ...] = (1.2, 0.9, 2.4, 1.2, 0.0)
     target_min_height: float = 0.05  # m above the table
-    init_joint_noise: float = 0.1  # rad, uniform, around home
     reward_weights: dict[str, float] = field(
         default_factory=lambda: {"tcp_distance": -2.0, "tcp_distance_tanh": 1.0, "action_rate": -0.01,
                                  "joint_vel": -0.001}
@@ -56,10 +56,9 @@ def sample_targets(cfg: ReachCfg, n: int, generator: torch.Generator) -> torch.T
     return out.float()
 
 
-def initial_joint_pos(cfg: ReachCfg, n: int, generator: torch.Generator) -> torch.Tensor:
-    noise = (torch.rand(n, 6, generator=generator) * 2 - 1) * cfg.init_joint_noise
-    noise[:, 5] = noise[:, 5].abs()  # the gripper rests at its closed limit
-    return torch.tensor(HOME_POSE, dtype=torch.float32) + noise
+def reset(cfg: ReachCfg, n: int, generator: torch.Generator) -> ResetSample:
+    return ResetSample(joint_pos=resets.initial_joint_pos(cfg.init_joint_noise, n, generator),
+                       command=sample_targets(cfg, n, generator))
 
 
 def reward_terms(cfg: ReachCfg, s: ArmState) -> dict[str, torch.Tensor]:
@@ -71,5 +70,12 @@ def reward_terms(cfg: ReachCfg, s: ArmState) -> dict[str, torch.Tensor]:
     }
 
 
-def success(s: ArmState) -> torch.Tensor:
+def success(cfg: ReachCfg, s: ArmState) -> torch.Tensor:
     return rew.tcp_distance(s) <= SUCCESS_RADIUS_M
+
+
+SPEC = TaskSpec(
+    task_id=TASK_ID, make_cfg=ReachCfg, observation_terms=OBSERVATION_TERMS, has_object=False, reset=reset,
+    reward_terms=reward_terms, terminations=no_terminations, success_condition=success,
+    metrics=(("final_tcp_error_m", rew.tcp_distance),),
+)

@@ -1,4 +1,4 @@
-"""Observation terms. Each returns (N, k); the policy observation is their concatenation in a fixed order."""
+"""Observation terms. Each returns (N, k); a task's policy observation is their concatenation in a fixed order."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def tcp_position(s: ArmState) -> torch.Tensor:
     return s.tcp_pos
 
 
+def grasp_position(s: ArmState) -> torch.Tensor:
+    return s.grasp_pos
+
+
 def command_position(s: ArmState) -> torch.Tensor:
     return s.command
 
@@ -40,9 +44,23 @@ def object_position(s: ArmState) -> torch.Tensor:
     return s.object_pos
 
 
-def object_to_tcp(s: ArmState) -> torch.Tensor:
-    return s.object_pos - s.tcp_pos
+def object_to_grasp(s: ArmState) -> torch.Tensor:
+    """Object minus grasp point, m."""
+    return s.object_pos - s.grasp_pos
 
 
 def object_to_command(s: ArmState) -> torch.Tensor:
+    """Command (goal) minus object, m."""
     return s.command - s.object_pos
+
+
+def object_yaw(s: ArmState) -> torch.Tensor:
+    """Yaw of a wxyz quaternion about world z, rad."""
+    w, x, y, z = s.object_quat.unbind(-1)
+    return torch.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def object_yaw_cube_symmetric(s: ArmState) -> torch.Tensor:
+    """(sin 4 yaw, cos 4 yaw): a cube looks the same every quarter turn, so this is all a grasp needs."""
+    yaw4 = 4 * object_yaw(s)
+    return torch.stack([torch.sin(yaw4), torch.cos(yaw4)], dim=-1)

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Train RoArm-Reach from scratch on the CPU (MuJoCo backend, default configs) until the median TCP error over
+1000 held-out random reachable targets is <= 1 cm.
+
+    python benchmarks/train_reach_cpu.py [--max_iterations 400] [--eval_every 25] [--num_envs 1024]
+
+Training wall time excludes the evaluations. Last line: ``minutes_to_1cm=<x>`` (goal <= 5 on a 2-core machine;
+``inf`` if the budget ran out first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from importlib.metadata import version
+
+import torch
+from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
+from rsl_rl.runners import OnPolicyRunner
+from tensordict import TensorDict
+
+from roarm_lab.evaluation import evaluate
+from roarm_lab.sim_mujoco.env import MujocoTaskEnv
+from roarm_lab.tasks.agents import RUNNER_CFGS
+
+TASK = "RoArm-Reach"
+GOAL_M = 0.01
+
+
+def as_obs_policy(actor):
+    return lambda obs: actor(TensorDict({"policy": obs}, batch_size=[obs.shape[0]]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max_iterations", type=int, default=400)
+    parser.add_argument("--eval_every", type=int, default=25)
+    parser.add_argument("--num_envs", type=int, default=1024)
+    parser.add_argument("--eval_episodes", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    cfg = handle_deprecated_rsl_rl_cfg(RUNNER_CFGS[TASK](), version("rsl-rl-lib"))
+    cfg.seed, cfg.device = args.seed, "cpu"
+    env = MujocoTaskEnv(TASK, args.num_envs, seed=args.seed, nthread=args.threads)
+    runner = OnPolicyRunner(env, cfg.to_dict(), log_dir=None, device="cpu")
+    train_s, done, minutes = 0.0, 0, float("inf")
+    while done < args.max_iterations:
+        chunk = min(args.eval_every, args.max_iterations - done)
+        start = time.perf_counter()
+        runner.learn(num_learning_iterations=chunk, init_at_random_ep_len=done == 0)
+        train_s += time.perf_counter() - start
+        done += chunk
+        result = evaluate(TASK, as_obs_policy(runner.get_inference_policy("cpu")), episodes=args.eval_episodes,
+                          nthread=args.threads)
+        median = result.metrics["final_tcp_error_m"]["median"]
+        print(f"iterations={done} train_minutes={train_s / 60:.2f} median_tcp_error_cm={median * 100:.2f} "
+              f"reached_1cm={result.success_rate:.3f}", flush=True)
+        if median <= GOAL_M:
+            minutes = train_s / 60
+            break
+    print(f"minutes_to_1cm={minutes:.2f}" if minutes != float("inf") else "minutes_to_1cm=inf")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Evaluate a trained RoArm policy on held-out seeds (MuJoCo), optionally in the MuJoCo viewer.
+
+    python scripts/play.py --task RoArm-Reach --checkpoint logs/rsl_rl/RoArm-Reach/<run>/model_299.pt
+                           [--episodes 1000] [--seed 0] [--viewer]
+
+Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--viewer``
+shows environment 0 in MuJoCo's passive viewer where a display exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ALL_TASKS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
+
+
+def load_policy(task: str, checkpoint: str, device: str = "cpu"):
+    """The deterministic actor of an rsl-rl checkpoint, as a function obs (N, k) -> actions (N, 6)."""
+    from importlib.metadata import version
+
+    from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
+    from rsl_rl.runners import OnPolicyRunner
+    from tensordict import TensorDict
+
+    from roarm_lab.sim_mujoco.env import MujocoTaskEnv
+    from roarm_lab.tasks.agents import RUNNER_CFGS
+
+    agent_cfg = handle_deprecated_rsl_rl_cfg(RUNNER_CFGS[task](), version("rsl-rl-lib"))
+    agent_cfg.device = device
+    shape_env = MujocoTaskEnv(task, 1, nthread=1)  # the runner sizes its networks from an env
+    runner = OnPolicyRunner(shape_env, agent_cfg.to_dict(), log_dir=None, device=device)
+    runner.load(checkpoint, map_location=device)
+    actor = runner.get_inference_policy(device)
+
+    def policy(obs):
+        td = TensorDict({"policy": obs, "critic": obs}, batch_size=[obs.shape[0]])
+        return actor(td)
+
+    return policy
+
+
+def _viewer_hook():
+    if sys.platform != "darwin" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        print("[roarm-lab] no display found: running without the viewer", file=sys.stderr)
+        return None, None
+    import time
+
+    import mujoco
+    import mujoco.viewer
+
+    state = {}
+
+    def on_step(env):
+        if "viewer" not in state:
+            state["model"] = env.env_model(0)
+            state["data"] = mujoco.MjData(state["model"])
+            state["viewer"] = mujoco.viewer.launch_passive(state["model"], state["data"])
+        mujoco.mj_setState(state["model"], state["data"], env.mj_state(0), mujoco.mjtState.mjSTATE_FULLPHYSICS)
+        mujoco.mj_forward(state["model"], state["data"])
+        state["viewer"].sync()
+        time.sleep(1 / 30)
+
+    return on_step, state
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=ALL_TASKS)
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--viewer", action="store_true")
+    args = parser.parse_args(argv)
+    if not Path(args.checkpoint).is_file():
+        print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
+        return 2
+    if args.episodes < 1:
+        print("error: --episodes must be >= 1", file=sys.stderr)
+        return 2
+
+    from roarm_lab.evaluation import evaluate
+
+    policy = load_policy(args.task, args.checkpoint)
+    on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
+    episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
+    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads, on_step=on_step)
+    for line in result.lines():
+        print(line)
+    if viewer_state and "viewer" in viewer_state:
+        viewer_state["viewer"].close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

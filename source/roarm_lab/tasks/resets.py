@@ -1,0 +1,60 @@
+"""Reset samplers shared by the tasks: the arm's initial joints, object placements on the table, pre-grasp poses."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from roarm_lab import kinematics
+from roarm_lab.description import HOME_POSE
+from roarm_lab.tasks import scene
+
+
+def initial_joint_pos(noise: float, n: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, 6) home pose plus uniform noise; the gripper only opens (it rests at its closed limit)."""
+    jitter = (torch.rand(n, 6, generator=generator) * 2 - 1) * noise
+    jitter[:, 5] = jitter[:, 5].abs()
+    return torch.tensor(HOME_POSE, dtype=torch.float32) + jitter
+
+
+def table_positions(n: int, generator: torch.Generator, z: float = scene.CUBE_REST_Z) -> torch.Tensor:
+    """(n, 3) points on the table inside the object placement region (polar box around the base axis)."""
+    r_lo, r_hi = scene.OBJECT_RADIUS_RANGE
+    a_lo, a_hi = scene.OBJECT_AZIMUTH_RANGE
+    r = r_lo + (r_hi - r_lo) * torch.rand(n, generator=generator)
+    a = a_lo + (a_hi - a_lo) * torch.rand(n, generator=generator)
+    return torch.stack([r * torch.cos(a), r * torch.sin(a), torch.full((n,), z)], dim=-1)
+
+
+def yaw_quat_wxyz(yaw: torch.Tensor) -> torch.Tensor:
+    return torch.stack([torch.cos(yaw / 2), torch.zeros_like(yaw), torch.zeros_like(yaw), torch.sin(yaw / 2)], -1)
+
+
+def top_down_pose(grasp_target: torch.Tensor, yaw: torch.Tensor, gripper: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, 6) joints that put the grasp point at ``grasp_target`` with the tool pointing straight down and the jaws
+    square to a cube of world yaw ``yaw``; and (n,) bool where the IK found one in limits."""
+    p = grasp_target.double().numpy()
+    down = math.pi / 2  # firmware pitch convention: + = pointing down
+    yaw_np = yaw.double().numpy()
+
+    def squaring_roll(base):
+        # top-down, the jaw plane's world yaw is base - pi/2 - roll; a cube repeats every quarter turn, so take
+        # the roll nearest 0 that squares the jaws to the cube
+        return np.remainder(base - yaw_np + np.pi / 4, np.pi / 2) - np.pi / 4
+
+    # the grasp point is off the TCP and turns with base and roll: fixed-point iteration on the TCP target and
+    # the roll (the residual shrinks ~10x per pass)
+    tcp_target = p.copy()
+    roll = squaring_roll(np.arctan2(p[:, 1], p[:, 0]))
+    for _ in range(6):
+        ik = kinematics.inverse_kinematics(tcp_target, pitch=down, roll=roll)
+        roll = squaring_roll(ik.q[:, 0])
+        ik.q[:, 4] = roll
+        tcp_target = tcp_target + (p - kinematics.grasp_position(ik.q))
+    ik = kinematics.inverse_kinematics(tcp_target, pitch=down, roll=roll)
+    q = torch.zeros(len(p), 6)
+    q[:, :5] = torch.from_numpy(ik.q).float()
+    q[:, 5] = gripper
+    return q, torch.from_numpy(ik.converged)

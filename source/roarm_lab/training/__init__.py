@@ -1,0 +1,1 @@
+"""Training helpers around rsl-rl: console progress and learning-curve plots."""
