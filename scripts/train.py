@@ -48,6 +48,9 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--checkpoint", default=None, help="model_*.pt to resume from")
+    parser.add_argument("--init_from", default=None,
+                        help="start from another run's weights (actor, critic, normalizers) with a fresh optimizer "
+                             "and iteration count, e.g. a RoArm-Lift model for RoArm-PickPlace")
     parser.add_argument("--log_root", default="logs/rsl_rl")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
@@ -61,8 +64,12 @@ def main(argv=None) -> int:
     if args.resume and not args.checkpoint:
         print("error: --resume needs --checkpoint PATH", file=sys.stderr)
         return 2
-    if args.checkpoint and not Path(args.checkpoint).is_file():
-        print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
+    for path in (args.checkpoint, args.init_from):
+        if path and not Path(path).is_file():
+            print(f"error: checkpoint {path} does not exist", file=sys.stderr)
+            return 2
+    if args.resume and args.init_from:
+        print("error: use either --resume or --init_from", file=sys.stderr)
         return 2
 
     from importlib.metadata import version
@@ -94,6 +101,13 @@ def main(argv=None) -> int:
     if args.resume:
         runner.load(args.checkpoint)
         print(f"[roarm-lab] resumed from {args.checkpoint}")
+    if args.init_from:
+        try:
+            runner.load(args.init_from, load_cfg={"actor": True, "critic": True}, map_location=args.device)
+        except RuntimeError as err:  # a network of another shape
+            print(f"error: {args.init_from} does not fit {args.task}'s networks: {err}", file=sys.stderr)
+            return 2
+        print(f"[roarm-lab] initialised from {args.init_from}")
     attach_progress_bar(runner, verbose=args.verbose)
     print(f"[roarm-lab] {args.task}: {args.num_envs} envs x {agent_cfg.num_steps_per_env} steps, "
           f"{agent_cfg.max_iterations} iterations; logging to {log_dir}")

@@ -56,11 +56,20 @@ def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
     assert (resumed / "model_2.pt").exists()  # rsl-rl counts on from the loaded iteration (2), not from 0
 
 
-def test_object_task_trains_one_iteration(tmp_path):
-    result = _run(REPO / "scripts" / "train.py", "--task", "RoArm-PickPlace", "--num_envs", "32",
-                  "--max_iterations", "1", "--log_root", tmp_path)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert list((tmp_path / "RoArm-PickPlace").glob("*/model_0.pt"))
+def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, tmp_path):
+    lift = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--num_envs", "32",
+                "--max_iterations", "1", "--log_root", tmp_path)
+    assert lift.returncode == 0, lift.stdout[-2000:] + lift.stderr[-2000:]
+    lift_ckpt = next((tmp_path / "RoArm-Lift").glob("*/model_0.pt"))
+    place = _run(REPO / "scripts" / "train.py", "--task", "RoArm-PickPlace", "--num_envs", "32",
+                 "--max_iterations", "1", "--init_from", lift_ckpt, "--log_root", tmp_path)
+    assert place.returncode == 0, place.stdout[-2000:] + place.stderr[-2000:]
+    assert "initialised from" in place.stdout
+    assert list((tmp_path / "RoArm-PickPlace").glob("*/model_0.pt"))  # a fresh iteration count
+    _, reach_dir = reach_run
+    wrong = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--num_envs", "32", "--max_iterations", "1",
+                 "--init_from", reach_dir / "model_2.pt", "--log_root", tmp_path)
+    assert wrong.returncode == 2 and "does not fit" in wrong.stderr
 
 
 def test_bad_arguments_fail_clearly(tmp_path):
