@@ -100,7 +100,7 @@ class MujocoTaskEnv(VecEnv):
         return self._state[env_id].copy()
 
     def env_model(self, env_id: int) -> mujoco.MjModel:
-        return self._models[env_id] if self._models is not None else self.model
+        return self._rollout_models[env_id]
 
     def _reset(self, env_ids: torch.Tensor) -> None:
         n = len(env_ids)

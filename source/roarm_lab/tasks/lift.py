@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from roarm_lab.tasks import resets, scene
+from roarm_lab.tasks import resets
 from roarm_lab.tasks.mdp import observations as obs
 from roarm_lab.tasks.mdp import rewards as rew
 from roarm_lab.tasks.mdp import terminations as term
@@ -90,7 +90,7 @@ def reset(cfg: LiftCfg, n: int, generator: torch.Generator) -> ResetSample:
 
 
 def reward_terms(cfg: LiftCfg, s: ArmState) -> dict[str, torch.Tensor]:
-    in_jaws = (rew.object_grasp_distance(s) <= HELD_RADIUS_M).float()
+    in_jaws = rew.object_in_jaws(s, HELD_RADIUS_M).float()
     return {
         "reaching_object": rew.reaching_object(s, cfg.reaching_std),
         "reaching_object_fine": rew.reaching_object(s, cfg.reaching_fine_std),
@@ -102,19 +102,19 @@ def reward_terms(cfg: LiftCfg, s: ArmState) -> dict[str, torch.Tensor]:
     }
 
 
-def terminations(cfg: LiftCfg, s: ArmState) -> dict[str, torch.Tensor]:
+def object_task_terminations(cfg: ObjectTaskCfg, s: ArmState) -> dict[str, torch.Tensor]:
+    """Lift and PickPlace end early when the cube falls off the table."""
     return {"object_dropped": term.object_dropped(s, DROP_HEIGHT_M)}
 
 
 def held_up(cfg: LiftCfg, s: ArmState) -> torch.Tensor:
-    """Cube bottom >= 5 cm above the table and its centre between the jaws."""
-    bottom = s.object_pos[:, 2] - scene.CUBE_SIZE / 2
-    return (bottom >= SUCCESS_HEIGHT_M) & (rew.object_grasp_distance(s) <= HELD_RADIUS_M)
+    """Cube bottom >= 5 cm above the table (its centre's height above rest) and its centre between the jaws."""
+    return (rew.object_height(s) >= SUCCESS_HEIGHT_M) & rew.object_in_jaws(s, HELD_RADIUS_M)
 
 
 SPEC = TaskSpec(
     task_id=TASK_ID, make_cfg=LiftCfg, observation_terms=OBJECT_OBSERVATION_TERMS, has_object=True, reset=reset,
-    reward_terms=reward_terms, terminations=terminations, success_condition=held_up,
+    reward_terms=reward_terms, terminations=object_task_terminations, success_condition=held_up,
     success_hold_steps=int(round(SUCCESS_HOLD_S * CONTROL_HZ)),
     metrics=(("final_object_height_m", rew.object_height), ("final_grasp_distance_m", rew.object_grasp_distance)),
 )

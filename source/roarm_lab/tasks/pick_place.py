@@ -13,14 +13,13 @@ import torch
 
 from roarm_lab.tasks import resets
 from roarm_lab.tasks.lift import (
-    DROP_HEIGHT_M,
     HELD_RADIUS_M,
     OBJECT_OBSERVATION_TERMS,
     ObjectTaskCfg,
+    object_task_terminations,
     reset_object_task,
 )
 from roarm_lab.tasks.mdp import rewards as rew
-from roarm_lab.tasks.mdp import terminations as term
 from roarm_lab.tasks.mdp.state import ArmState
 from roarm_lab.tasks.spec import ResetSample, TaskSpec
 from roarm_lab.tasks.timing import CONTROL_HZ
@@ -80,17 +79,13 @@ def reward_terms(cfg: PickPlaceCfg, s: ArmState) -> dict[str, torch.Tensor]:
     }
 
 
-def terminations(cfg: PickPlaceCfg, s: ArmState) -> dict[str, torch.Tensor]:
-    return {"object_dropped": term.object_dropped(s, DROP_HEIGHT_M)}
-
-
 def done_and_clear(cfg: PickPlaceCfg, s: ArmState) -> torch.Tensor:
     return placed(s) & (s.joint_pos[:, 5] >= GRIPPER_OPEN_RAD) & (rew.object_grasp_distance(s) >= TCP_AWAY_M)
 
 
 SPEC = TaskSpec(
     task_id=TASK_ID, make_cfg=PickPlaceCfg, observation_terms=OBJECT_OBSERVATION_TERMS, has_object=True,
-    reset=reset, reward_terms=reward_terms, terminations=terminations, success_condition=done_and_clear,
+    reset=reset, reward_terms=reward_terms, terminations=object_task_terminations, success_condition=done_and_clear,
     success_hold_steps=int(round(SUCCESS_HOLD_S * CONTROL_HZ)),
     metrics=(("final_goal_distance_m", rew.object_goal_xy_distance),),
 )

@@ -33,6 +33,11 @@ def object_grasp_distance(s: ArmState) -> torch.Tensor:
     return torch.linalg.norm(s.object_pos - s.grasp_pos, dim=-1)
 
 
+def object_in_jaws(s: ArmState, radius: float) -> torch.Tensor:
+    """(N,) bool: the object centre is within ``radius`` of the grasp point between the jaws."""
+    return object_grasp_distance(s) <= radius
+
+
 def reaching_object(s: ArmState, std: float) -> torch.Tensor:
     """1 with the object centred between the jaws, falling off over ~std metres."""
     return 1.0 - torch.tanh(object_grasp_distance(s) / std)
@@ -51,7 +56,7 @@ def object_lifted(s: ArmState, height: float) -> torch.Tensor:
 def object_lifted_in_jaws(s: ArmState, height: float, radius: float) -> torch.Tensor:
     """Lift progress counted only with the object centre within ``radius`` of the grasp point: a cube knocked
     into the air earns nothing."""
-    return object_lifted(s, height) * (object_grasp_distance(s) <= radius).float()
+    return object_lifted(s, height) * object_in_jaws(s, radius).float()
 
 
 def object_goal_distance(s: ArmState) -> torch.Tensor:
