@@ -13,23 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from importlib.metadata import version
 
 import torch
-from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
 from rsl_rl.runners import OnPolicyRunner
-from tensordict import TensorDict
 
 from roarm_lab.evaluation import evaluate
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
-from roarm_lab.tasks.agents import RUNNER_CFGS
+from roarm_lab.training.policy import obs_policy, runner_cfg
 
 TASK = "RoArm-Reach"
 GOAL_M = 0.01
-
-
-def as_obs_policy(actor):
-    return lambda obs: actor(TensorDict({"policy": obs}, batch_size=[obs.shape[0]]))
 
 
 def main() -> None:
@@ -43,8 +36,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
-    cfg = handle_deprecated_rsl_rl_cfg(RUNNER_CFGS[TASK](), version("rsl-rl-lib"))
-    cfg.seed, cfg.device = args.seed, "cpu"
+    cfg = runner_cfg(TASK, "cpu")
+    cfg.seed = args.seed
     env = MujocoTaskEnv(TASK, args.num_envs, seed=args.seed, nthread=args.threads)
     runner = OnPolicyRunner(env, cfg.to_dict(), log_dir=None, device="cpu")
     train_s, done, minutes = 0.0, 0, float("inf")
@@ -54,7 +47,7 @@ def main() -> None:
         runner.learn(num_learning_iterations=chunk, init_at_random_ep_len=done == 0)
         train_s += time.perf_counter() - start
         done += chunk
-        result = evaluate(TASK, as_obs_policy(runner.get_inference_policy("cpu")), episodes=args.eval_episodes,
+        result = evaluate(TASK, obs_policy(runner.get_inference_policy("cpu")), episodes=args.eval_episodes,
                           nthread=args.threads)
         median = result.metrics["final_tcp_error_m"]["median"]
         print(f"iterations={done} train_minutes={train_s / 60:.2f} median_tcp_error_cm={median * 100:.2f} "

@@ -15,32 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-ALL_TASKS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
-
-
-def load_policy(task: str, checkpoint: str, device: str = "cpu"):
-    """The deterministic actor of an rsl-rl checkpoint, as a function obs (N, k) -> actions (N, 6)."""
-    from importlib.metadata import version
-
-    from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
-    from rsl_rl.runners import OnPolicyRunner
-    from tensordict import TensorDict
-
-    from roarm_lab.sim_mujoco.env import MujocoTaskEnv
-    from roarm_lab.tasks.agents import RUNNER_CFGS
-
-    agent_cfg = handle_deprecated_rsl_rl_cfg(RUNNER_CFGS[task](), version("rsl-rl-lib"))
-    agent_cfg.device = device
-    shape_env = MujocoTaskEnv(task, 1, nthread=1)  # the runner sizes its networks from an env
-    runner = OnPolicyRunner(shape_env, agent_cfg.to_dict(), log_dir=None, device=device)
-    runner.load(checkpoint, map_location=device)
-    actor = runner.get_inference_policy(device)
-
-    def policy(obs):
-        td = TensorDict({"policy": obs, "critic": obs}, batch_size=[obs.shape[0]])
-        return actor(td)
-
-    return policy
+from roarm_lab.tasks.registry import TASKS
 
 
 def _viewer_hook():
@@ -69,7 +44,7 @@ def _viewer_hook():
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", required=True, choices=ALL_TASKS)
+    parser.add_argument("--task", required=True, choices=sorted(TASKS))
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
@@ -84,6 +59,7 @@ def main(argv=None) -> int:
         return 2
 
     from roarm_lab.evaluation import evaluate
+    from roarm_lab.training.policy import load_policy
 
     policy = load_policy(args.task, args.checkpoint)
     on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)

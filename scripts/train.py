@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import yaml
 
-ALL_TASKS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
+from roarm_lab.tasks.registry import TASKS
 
 
 def pick_backend(requested: str) -> tuple[str, str]:
@@ -40,7 +40,7 @@ def pick_backend(requested: str) -> tuple[str, str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", required=True, choices=ALL_TASKS)
+    parser.add_argument("--task", required=True, choices=sorted(TASKS))
     parser.add_argument("--backend", default="auto", choices=("auto", "mujoco", "isaaclab"))
     parser.add_argument("--num_envs", type=int, default=1024)
     parser.add_argument("--max_iterations", type=int, default=None)
@@ -72,23 +72,18 @@ def main(argv=None) -> int:
         print("error: use either --resume or --init_from", file=sys.stderr)
         return 2
 
-    from importlib.metadata import version
-
-    from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
     from rsl_rl.runners import OnPolicyRunner
 
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
-    from roarm_lab.tasks.agents import RUNNER_CFGS
     from roarm_lab.training.learning_curve import plot_learning_curves
+    from roarm_lab.training.policy import runner_cfg
     from roarm_lab.training.progress import attach_progress_bar
 
     torch.manual_seed(args.seed)
-    agent_cfg = RUNNER_CFGS[args.task]()
+    agent_cfg = runner_cfg(args.task, args.device)
     agent_cfg.seed = args.seed
-    agent_cfg.device = args.device
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
-    agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, version("rsl-rl-lib"))
     env = MujocoTaskEnv(args.task, args.num_envs, seed=args.seed, nthread=args.threads)
 
     log_dir = Path(args.log_root) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
