@@ -2,10 +2,11 @@
 """Evaluate a trained RoArm policy on held-out seeds (MuJoCo), optionally in the MuJoCo viewer.
 
     python scripts/play.py --task RoArm-Reach --checkpoint logs/rsl_rl/RoArm-Reach/<run>/model_299.pt
-                           [--episodes 1000] [--seed 0] [--viewer]
+                           [--episodes 1000] [--seed 0] [--viewer] [--export policy.onnx]
 
 Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--viewer``
-shows environment 0 in MuJoCo's passive viewer where a display exists.
+shows environment 0 in MuJoCo's passive viewer where a display exists. ``--export`` then writes the evaluated
+checkpoint as an ONNX policy package (``scripts/export_onnx.py``), its metadata holding the success rate.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--viewer", action="store_true")
+    parser.add_argument("--export", metavar="PATH", help="write the checkpoint's ONNX policy package here")
     args = parser.parse_args(argv)
     if not Path(args.checkpoint).is_file():
         print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
@@ -59,9 +61,10 @@ def main(argv=None) -> int:
         return 2
 
     from roarm_lab.evaluation import evaluate
-    from roarm_lab.training.policy import load_policy
+    from roarm_lab.training.policy import load_actor, obs_policy
 
-    policy = load_policy(args.task, args.checkpoint)
+    actor = load_actor(args.task, args.checkpoint)
+    policy = obs_policy(actor)
     on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
     episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
     result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads, on_step=on_step)
@@ -69,6 +72,14 @@ def main(argv=None) -> int:
         print(line)
     if viewer_state and "viewer" in viewer_state:
         viewer_state["viewer"].close()
+    if args.export:
+        from roarm_lab.deploy.checkpoint import training_info
+        from roarm_lab.deploy.export import export_policy_package
+
+        evaluation = {"episodes": result.episodes, "seed": args.seed, "success_rate": result.success_rate}
+        out = export_policy_package(actor, args.task, args.export, training=training_info(Path(args.checkpoint)),
+                                    evaluation=evaluation)
+        print(f"[roarm-lab] policy package: {out}")
     return 0
 
 

@@ -74,6 +74,7 @@ def main(argv=None) -> int:
 
     from rsl_rl.runners import OnPolicyRunner
 
+    from roarm_lab.deploy.checkpoint import git_head
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
     from roarm_lab.training.learning_curve import plot_learning_curves
     from roarm_lab.training.policy import runner_cfg
@@ -90,7 +91,8 @@ def main(argv=None) -> int:
     (log_dir / "params").mkdir(parents=True, exist_ok=True)
     (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg.to_dict(), sort_keys=False))
     (log_dir / "params" / "env.yaml").write_text(
-        yaml.safe_dump({"task": args.task, "backend": backend, "num_envs": args.num_envs, **asdict(env.cfg)},
+        yaml.safe_dump({"task": args.task, "backend": backend, "num_envs": args.num_envs, "commit": git_head(),
+                        **asdict(env.cfg)},
                        sort_keys=False))
     runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)
     if args.resume:

@@ -145,7 +145,35 @@ def test_pick_place_release_and_retreat_pay_only_when_placed():
     placed = pick_place.reward_terms(cfg, _placed())
     away = pick_place.reward_terms(cfg, _placed(dx=0.1))
     assert placed["release"].item() == pytest.approx(1.0) and placed["retreat"].item() == pytest.approx(1.0)
-    assert away["release"].item() == 0.0 and away["retreat"].item() == 0.0
+    assert placed["placed"].item() == 1.0 and placed["transport"].item() == 0.0
+    assert away["release"].item() == 0.0 and away["retreat"].item() == 0.0 and away["placed"].item() == 0.0
+
+
+def _weighted_total(cfg, s) -> float:
+    terms = pick_place.reward_terms(cfg, s)
+    return sum(cfg.reward_weights[k] * v.item() for k, v in terms.items() if cfg.reward_weights[k] > 0)
+
+
+def test_pick_place_carry_waypoint_is_above_the_target_until_the_last_centimetres():
+    cfg = pick_place.PickPlaceCfg()
+    far = _placed(dx=0.10, z=REST + 0.05)
+    near = _placed(dx=0.0, z=REST + 0.01)
+    half = _placed(dx=cfg.lower_radius / 2, z=REST + 0.01)
+    assert pick_place.carry_waypoint(cfg, far)[0, 2].item() == pytest.approx(REST + cfg.carry_height)
+    assert pick_place.carry_waypoint(cfg, near)[0, 2].item() == pytest.approx(REST)
+    assert pick_place.carry_waypoint(cfg, half)[0, 2].item() == pytest.approx(REST + cfg.carry_height / 2)
+
+
+def test_pick_place_rewards_each_stage_more_than_the_one_before():
+    """Carrying the cube at its best < holding it at the target < released and clear: no stage is a trap."""
+    cfg = pick_place.PickPlaceCfg()
+    hovering = _placed(z=REST + 0.006, gripper=0.2, grasp_dist=0.0)  # 6 mm up, in the jaws, on the target
+    hovering_total = _weighted_total(cfg, hovering)
+    assert pick_place.reward_terms(cfg, hovering)["placed"].item() == 0.0
+    holding = _weighted_total(cfg, _placed(gripper=0.2, grasp_dist=0.0))
+    done = _weighted_total(cfg, _placed())
+    assert hovering_total < holding < done
+    assert done == pytest.approx(sum(cfg.reward_weights[k] for k in ("placed", "release", "retreat")))
 
 
 # ---------------------------------------------------------------- task specs

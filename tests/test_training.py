@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from roarm_lab.training.progress import progress_line
 
@@ -31,6 +32,9 @@ def test_train_writes_isaac_lab_style_logs(reach_run):
     result, run = reach_run
     assert "backend: mujoco (no CUDA GPU)" in result.stdout or "backend: mujoco" in result.stdout
     assert (run / "params" / "agent.yaml").exists() and (run / "params" / "env.yaml").exists()
+    env_params = yaml.safe_load((run / "params" / "env.yaml").read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    assert env_params["task"] == "RoArm-Reach" and env_params["commit"] == head
     assert (run / "model_2.pt").exists()
     assert list(run.glob("events.out.tfevents.*"))
     png = run / "learning_curves.png"

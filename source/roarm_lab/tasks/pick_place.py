@@ -35,13 +35,21 @@ SUCCESS_HOLD_S = 0.2
 class PickPlaceCfg(ObjectTaskCfg):
     episode_length_s: float = 8.0
     min_target_distance: float = 0.08  # m between the cube's start and the target
+    #: Staged so that each stage pays more than the one before it: carrying the cube (transport, at most 8)
+    #: < the cube resting at the target (placed, 10) < placed, released and clear (placed + release + retreat,
+    #: 20). Transport stops paying once the cube is placed, so holding on at the target is worth less than letting
+    #: go (placed + a closed gripper's partial release, < 15).
     reward_weights: dict[str, float] = field(
-        default_factory=lambda: {"reaching_object": 1.0, "lifted": 2.0, "goal_tracking": 5.0, "goal_fine": 5.0,
-                                 "release": 3.0, "retreat": 3.0, "action_rate": -0.01, "joint_vel": -0.001}
+        default_factory=lambda: {"reaching_object": 1.0, "lifted": 2.0, "transport": 4.0, "transport_fine": 4.0,
+                                 "placed": 10.0, "release": 5.0, "retreat": 5.0, "action_rate": -0.01,
+                                 "joint_vel": -0.001}
     )
     reaching_std: float = 0.05
-    goal_std: float = 0.1
-    goal_fine_std: float = 0.02
+    transport_std: float = 0.1
+    transport_fine_std: float = 0.02
+    #: the carried cube is guided through a point this high above the target, lowered over the last few cm
+    carry_height: float = 0.05
+    lower_radius: float = 0.04
 
 
 def sample_place_targets(object_pos: torch.Tensor, min_distance: float, generator: torch.Generator) -> torch.Tensor:
@@ -64,14 +72,26 @@ def placed(s: ArmState) -> torch.Tensor:
     return rew.object_resting_at_goal(s, PLACE_RADIUS_M)
 
 
+def carry_waypoint(cfg: PickPlaceCfg, s: ArmState) -> torch.Tensor:
+    """(N, 3) where the carried cube should be: ``carry_height`` above the target while it is far from it in the
+    table plane, lowered onto the target over the last ``lower_radius`` metres."""
+    xy = rew.object_goal_xy_distance(s)
+    height = cfg.carry_height * torch.clamp(xy / cfg.lower_radius, 0.0, 1.0)
+    return s.command + torch.stack([torch.zeros_like(height), torch.zeros_like(height), height], dim=-1)
+
+
 def reward_terms(cfg: PickPlaceCfg, s: ArmState) -> dict[str, torch.Tensor]:
     at_goal = placed(s).float()
+    in_jaws = rew.object_in_jaws(s, HELD_RADIUS_M).float()
+    carrying = in_jaws * (1.0 - at_goal)
+    to_waypoint = torch.linalg.norm(carry_waypoint(cfg, s) - s.object_pos, dim=-1)
     away_from_goal = (rew.object_goal_xy_distance(s) > PLACE_RADIUS_M * 1.5).float()
     return {
         "reaching_object": rew.reaching_object(s, cfg.reaching_std) * (1.0 - at_goal),
         "lifted": rew.object_lifted_in_jaws(s, 0.03, HELD_RADIUS_M) * away_from_goal,
-        "goal_tracking": rew.object_goal_tracking(s, cfg.goal_std),
-        "goal_fine": rew.object_goal_tracking(s, cfg.goal_fine_std),
+        "transport": carrying * (1.0 - torch.tanh(to_waypoint / cfg.transport_std)),
+        "transport_fine": carrying * (1.0 - torch.tanh(to_waypoint / cfg.transport_fine_std)),
+        "placed": at_goal,
         "release": at_goal * rew.gripper_opening(s, GRIPPER_OPEN_RAD),
         "retreat": at_goal * torch.clamp(rew.object_grasp_distance(s) / TCP_AWAY_M, 0.0, 1.0),
         "action_rate": rew.action_rate(s),

@@ -27,8 +27,8 @@ def obs_policy(actor) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda obs: actor(TensorDict({"policy": obs}, batch_size=[obs.shape[0]]))
 
 
-def load_policy(task: str, checkpoint: str, device: str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
-    """The deterministic actor of an rsl-rl checkpoint of ``task``."""
+def load_actor(task: str, checkpoint: str, device: str = "cpu"):
+    """The rsl-rl actor (``MLPModel`` in eval mode: observation normalizer, MLP, distribution) of a checkpoint."""
     from rsl_rl.runners import OnPolicyRunner
 
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
@@ -36,4 +36,9 @@ def load_policy(task: str, checkpoint: str, device: str = "cpu") -> Callable[[to
     shape_env = MujocoTaskEnv(task, 1, nthread=1)  # the runner sizes its networks from an env
     runner = OnPolicyRunner(shape_env, runner_cfg(task, device).to_dict(), log_dir=None, device=device)
     runner.load(checkpoint, map_location=device)
-    return obs_policy(runner.get_inference_policy(device))
+    return runner.get_inference_policy(device)
+
+
+def load_policy(task: str, checkpoint: str, device: str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
+    """The deterministic actor of an rsl-rl checkpoint of ``task``."""
+    return obs_policy(load_actor(task, checkpoint, device))

@@ -37,7 +37,8 @@ def command_error(s: ArmState) -> torch.Tensor:
 
 
 def last_action(s: ArmState) -> torch.Tensor:
-    return s.last_action
+    """The raw action of the most recent policy call (the one that produced this state); zero at reset."""
+    return s.action
 
 
 def object_position(s: ArmState) -> torch.Tensor:
