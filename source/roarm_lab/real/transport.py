@@ -1,0 +1,51 @@
+"""What every link to the arm offers, and :func:`open_transport` to pick one from a port or an HTTP host."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from roarm_lab.real.commands import Command
+from roarm_lab.real.feedback import Feedback
+
+
+class ArmTransport(ABC):
+    """A link to one arm. Methods raise :class:`roarm_lab.real.errors.TransportError` subclasses on link failures
+    and :class:`roarm_lab.real.errors.CommandRefusedError` for commands refused before sending."""
+
+    @abstractmethod
+    def send(self, command: Command, *, allow_dangerous: bool = False) -> None:
+        """Put one command on the wire (no reply expected)."""
+
+    @abstractmethod
+    def feedback(self) -> Feedback:
+        """A fresh `T:1051` reading, requested with `T:105`."""
+
+    @abstractmethod
+    def exchange(self, command: Command, *, allow_dangerous: bool = False) -> Feedback:
+        """Send ``command`` and return the feedback read right after it (one round trip where the link allows).
+        A retry re-requests only the feedback, never the command."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the link; idempotent. Later calls raise DisconnectedError."""
+
+    def __enter__(self) -> ArmTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_transport(port: str | None = None, http_host: str | None = None, **options: Any) -> ArmTransport:
+    """A :class:`SerialTransport` for ``port`` (device path or pyserial URL) or an :class:`HttpTransport` for
+    ``http_host``; ``options`` go to its constructor."""
+    if (port is None) == (http_host is None):
+        raise ValueError("give exactly one of port (serial) or http_host")
+    if port is not None:
+        from roarm_lab.real.serial_transport import SerialTransport
+
+        return SerialTransport(port, **options)
+    from roarm_lab.real.http_transport import HttpTransport
+
+    return HttpTransport(http_host, **options)
