@@ -10,6 +10,7 @@
 * :mod:`.serial_transport`, :mod:`.http_transport` - USB serial / pyserial URLs, and HTTP
 * :mod:`.motion` - limit-checked joint moves and waiting for them
 * :mod:`.emulator` - the firmware emulator (pty, TCP, HTTP) with fault injection
+* :mod:`.runner` - running an ONNX policy package on the arm through a safety layer (``scripts/play_real.py``)
 
     from roarm_lab.real import MoveJoints, open_transport
     with open_transport(port="/dev/ttyUSB0") as arm:

@@ -78,7 +78,11 @@ class HttpTransport(ArmTransport):
             return Feedback.from_json_obj(reply)
         raise TransportTimeoutError(f"no T:1051 from {self.base_url} after {1 + self.retries} tries") from last
 
-    def exchange(self, command: Command, *, allow_dangerous: bool = False) -> Feedback:
+    def exchange(self, command: Command, *, allow_dangerous: bool = False, feedback_first: bool = False) -> Feedback:
+        if feedback_first:
+            fb = self.feedback()
+            self.send(command, allow_dangerous=allow_dangerous)
+            return fb
         self.send(command, allow_dangerous=allow_dangerous)
         return self.feedback()
 

@@ -85,9 +85,9 @@ class SerialTransport(ArmTransport):
     def feedback(self) -> Feedback:
         with self._lock:
             self._check_usable()
-            return self._request_feedback(first=b"")
+            return self._request_feedback(b"")
 
-    def exchange(self, command: Command, *, allow_dangerous: bool = False) -> Feedback:
+    def exchange(self, command: Command, *, allow_dangerous: bool = False, feedback_first: bool = False) -> Feedback:
         with self._lock:
             self._check_usable()
             line = encode(command, allow_dangerous=allow_dangerous)
@@ -95,7 +95,7 @@ class SerialTransport(ArmTransport):
             if len(line) + len(request) > MAX_LINE_BYTES:  # keep a burst within the firmware's RX buffer
                 self._write(line)
                 line = b""
-            return self._request_feedback(first=line)
+            return self._request_feedback(line, command_after=feedback_first)
 
     def resync(self, quiet_s: float = 0.5, max_s: float = 15.0) -> int:
         """Read and drop input until the line has been silent for ``quiet_s`` (at most ``max_s``); returns the
@@ -170,11 +170,13 @@ class SerialTransport(ArmTransport):
 
     # ------------------------------------------------------------------ request / response
 
-    def _request_feedback(self, first: bytes) -> Feedback:
+    def _request_feedback(self, command: bytes, command_after: bool = False) -> Feedback:
+        """Write ``command`` (may be empty) with a T:105, before it or after it, and read the reply."""
         for _ in range(1 + self.retries):
             self._drain()
-            self._write(first + encode(RequestFeedback()))
-            first = b""  # a retry re-requests feedback only
+            request = encode(RequestFeedback())
+            self._write(request + command if command_after else command + request)
+            command = b""  # a retry re-requests feedback only
             deadline = time.monotonic() + self.reply_timeout_s
             while time.monotonic() < deadline:
                 fb = self._handle(self._read_once()[1], expect_feedback=True)

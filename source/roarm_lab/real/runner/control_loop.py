@@ -1,0 +1,134 @@
+"""The closed loop on the real arm: feedback -> observation -> policy -> safety layer -> `T:102`, at the package's
+control rate on the monotonic clock.
+
+Each step uses the newest fresh feedback: the `T:1051` that came back with the previous command, so the state the
+policy sees is about one control period old; training randomizes 0-2 periods of action latency. The `T:105` goes
+out just before the `T:102`, in one write (``exchange(feedback_first=True)``): the reading is taken before the
+servos respond to the command in either order, and this way the ~230-byte reply travels while the ~130-byte command
+still arrives (115200 baud, facts §1.1). The round trip is then ~22 ms instead of ~34 ms, which is what lets 30 Hz
+(33 ms) fit on the wire. The observation is computed exactly as in simulation
+(:meth:`PolicyPackage.observation_from_state`, the task's own term functions): the firmware reports no joint
+velocities (facts §2.7), so they are the difference of the last two fresh readings over the time between them;
+``last_action`` is the previous raw policy action, zero at the start and after a non-finite one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from roarm_lab.deploy import PolicyPackage
+from roarm_lab.real.commands import MoveJoints
+from roarm_lab.real.runner.arm_link import ArmLink
+from roarm_lab.real.runner.errors import PolicyOutputError
+from roarm_lab.real.runner.run_log import RunLog, StepRecord
+from roarm_lab.real.runner.safety_layer import SafetyLayer
+from roarm_lab.real.runner.scheduler import RateScheduler
+from roarm_lab.real.runner.stop_request import StopRequest
+from roarm_lab.tasks.timing import CONTROL_HZ
+
+#: Orientation given with a fixed --object position: identity (w, x, y, z), i.e. yaw 0.
+FIXED_OBJECT_QUAT = (1.0, 0.0, 0.0, 0.0)
+#: Float rounding of tick times: --duration 2 at 30 Hz is 60 steps, not 61.
+_CLOCK_SLACK_S = 1e-3
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    rate_hz: float | None = CONTROL_HZ  # None: as fast as the link allows (the benchmark)
+    duration_s: float | None = None  # None: until stopped
+    max_nonfinite_steps: int = 5  # consecutive non-finite policy targets (each one a hold) that stop the run
+    #: `T:102` servo speed and acceleration: 0 = maximum, as the simulated servo; the safety layer's step bound
+    #: limits the speed instead.
+    spd: int = 0
+    acc: int = 0
+
+
+@dataclass
+class LoopStats:
+    """Per step, in memory, for the summary and the plot (``None`` where a step sent nothing)."""
+
+    t: list[float] = field(default_factory=list)  # step start, s since the loop started
+    round_trip_s: list[float | None] = field(default_factory=list)
+    measured: list[tuple[float, ...] | None] = field(default_factory=list)
+    commanded: list[tuple[float, ...] | None] = field(default_factory=list)
+    skipped_ticks: int = 0
+
+    @property
+    def steps(self) -> int:
+        return len(self.t)
+
+
+class ControlLoop:
+    """Run a policy package on a :class:`ArmLink` until ``duration_s`` ends (returns) or something stops it
+    (raises: StopRequested, StaleFeedbackError, PolicyOutputError, a transport error)."""
+
+    def __init__(self, link: ArmLink, policy: PolicyPackage, command: Sequence[float], safety: SafetyLayer,
+                 config: LoopConfig = LoopConfig(), *, log: RunLog | None = None, stop: StopRequest | None = None,
+                 object_pos: Sequence[float] | None = None, clock: Callable[[], float] = time.monotonic):
+        self.link, self.policy, self.safety, self.config = link, policy, safety, config
+        self.command = np.asarray(command, dtype=np.float64)
+        self.log, self.stop = log, stop or StopRequest()
+        self._object = {} if object_pos is None else {"object_pos": np.asarray(object_pos, dtype=np.float64),
+                                                      "object_quat": np.asarray(FIXED_OBJECT_QUAT)}
+        self._clock = clock
+        self._last_action = np.zeros(policy.action_size, dtype=np.float32)
+        self._nonfinite_streak = 0
+        self.stats = LoopStats()
+
+    def run(self) -> LoopStats:
+        """Needs a first reading in the link (``link.refresh()``): the safety layer starts from that pose."""
+        self.safety.reset(self.link.latest.q_model)
+        scheduler = RateScheduler(self.config.rate_hz, self._clock)
+        start = None
+        while True:
+            now = scheduler.next_tick()
+            self.stats.skipped_ticks = scheduler.skipped
+            start = now if start is None else start
+            self.stop.raise_if_requested()
+            if self.config.duration_s is not None and now - start >= self.config.duration_s - _CLOCK_SLACK_S:
+                return self.stats
+            self.link.check_watchdog(now)
+            self._step(now - start)
+
+    def _step(self, t: float) -> None:
+        k, link = self.stats.steps, self.link
+        if not link.fresh and not link.refresh():
+            self._record(StepRecord(k, t, "no_feedback", (self._clock() - link.latest_t) * 1000))
+            return
+        q = np.asarray(link.latest.q_model)
+        vel = link.joint_velocity.copy()
+        age_ms = (self._clock() - link.latest_t) * 1000
+        obs = self.policy.observation_from_state(q, vel, self.command, self._last_action, **self._object)
+        action = self.policy.act(obs)
+        proposed = self.policy.joint_targets(action)
+        safe = self.safety.apply(proposed, q)
+        record = StepRecord(k, t, "dry_run" if link.dry_run else "commanded", age_ms, q.tolist(), vel.tolist(),
+                            obs.tolist(), action.tolist(), proposed.tolist(), list(safe.target), list(safe.clamps))
+        self._nonfinite_streak = self._nonfinite_streak + 1 if safe.is_hold else 0
+        if self._nonfinite_streak >= self.config.max_nonfinite_steps:
+            record.status, record.command = "policy_failed", None
+            self._record(record)
+            raise PolicyOutputError(f"the policy gave non-finite joint targets {self._nonfinite_streak} steps in a "
+                                    "row (each earlier one repeated the previous command)")
+        self._last_action = action if np.all(np.isfinite(action)) else np.zeros_like(action)
+        try:
+            round_trip = link.command(MoveJoints(safe.target, spd=self.config.spd, acc=self.config.acc))
+        except BaseException:
+            record.status = "link_failed"  # the command may or may not have reached the arm
+            self._record(record)
+            raise
+        record.round_trip_ms = None if round_trip is None else round_trip * 1000
+        self._record(record)
+
+    def _record(self, record: StepRecord) -> None:
+        stats = self.stats
+        stats.t.append(record.t)
+        stats.round_trip_s.append(None if record.round_trip_ms is None else record.round_trip_ms / 1000)
+        stats.measured.append(None if record.q is None else tuple(record.q))
+        stats.commanded.append(None if record.command is None else tuple(record.command))
+        if self.log is not None:
+            self.log.write_step(record)

@@ -1,0 +1,252 @@
+"""The real-arm runner's pure parts on hand-built inputs with known answers: the safety layer, the watchdog, the
+scheduler, the start-pose checks and path, the summary timing, the default Reach target."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from roarm_lab import kinematics
+from roarm_lab.description import HARDWARE_SAFE, HOME_POSE
+from roarm_lab.description.firmware_units import DEAD_BUS_FIRMWARE_RAD, model_to_firmware_rad
+from roarm_lab.real import Feedback
+from roarm_lab.real.runner import (
+    SafetyConfig,
+    SafetyLayer,
+    StaleFeedbackError,
+    UnsafeStartError,
+    WorkspaceBox,
+)
+from roarm_lab.real.runner.control_loop import LoopStats
+from roarm_lab.real.runner.scheduler import RateScheduler
+from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET
+from roarm_lab.real.runner.start_pose import check_arm_state, check_start_path, plan_start_path
+from roarm_lab.real.runner.summary import loop_timing
+from roarm_lab.real.runner.watchdog import FeedbackWatchdog
+from roarm_lab.tasks.reach import ReachCfg
+
+HOME = np.array(HOME_POSE[:5] + (0.75,))  # firmware home, gripper half open: the policies' start pose
+#: facts §3.3: at (0, 0, pi/2, 0, 0) the TCP is at (343.7, 0, 343.7) mm in `world`.
+HOME_TCP = (0.3437, 0.0, 0.3437)
+
+
+def layer(**config) -> SafetyLayer:
+    return SafetyLayer(SafetyConfig(**config))
+
+
+def test_home_tcp_is_where_the_facts_put_it():
+    assert kinematics.tcp_position(HOME) == pytest.approx(HOME_TCP, abs=1e-4)
+
+
+def test_a_target_inside_everything_passes_unchanged():
+    target = HOME + [0.05, -0.05, 0.05, 0.05, -0.05, 0.05]
+    safe = layer().apply(target, HOME)
+    assert safe.target == pytest.approx(target, abs=1e-12) and safe.clamps == ()
+
+
+def test_joint_limits_keep_the_margin():
+    s = layer(margin_rad=0.02, max_step_rad=10.0, max_lead_rad=10.0)
+    target = HOME.copy()
+    target[1], target[3], target[5] = 1.5, -2.0, 1.7  # shoulder, wrist, gripper beyond 1.1, -1.0, 1.5
+    safe = s.apply(target, HOME)
+    assert safe.target[1] == pytest.approx(1.1 - 0.02)
+    assert safe.target[3] == pytest.approx(-1.0 + 0.02)
+    assert safe.target[5] == pytest.approx(1.5 - 0.02)
+    assert set(safe.clamps) >= {"joint_limit:shoulder", "joint_limit:wrist", "joint_limit:gripper"}
+    assert s.counts["joint_limit"] == 1  # one command changed by this kind
+
+
+def test_step_bound_is_relative_to_the_previous_command():
+    s = layer(max_step_rad=0.1)
+    s.reset(HOME)
+    target = HOME + [0.3, -0.05, 0.25, 0.0, -0.4, 0.0]
+    safe = s.apply(target, HOME)
+    assert np.array(safe.target) - HOME == pytest.approx([0.1, -0.05, 0.1, 0.0, -0.1, 0.0])
+    assert safe.clamps == ("max_step:base", "max_step:elbow", "max_step:roll")
+    safe = s.apply(target, HOME)  # the arm has not moved yet (a late reading): the command goes on from itself
+    assert np.array(safe.target) - HOME == pytest.approx([0.2, -0.05, 0.2, 0.0, -0.2, 0.0])
+    assert s.counts["max_step"] == 2 and s.counts["joint_limit"] == 0 and s.counts["max_lead"] == 0
+
+
+def test_lead_bound_keeps_commands_near_a_joint_that_does_not_follow():
+    s = layer(max_step_rad=0.1, max_lead_rad=0.25)
+    s.reset(HOME)
+    target = HOME.copy()
+    target[0] = 1.0
+    bases = [s.apply(target, HOME).target[0] for _ in range(5)]  # the base never moves (stuck)
+    assert bases == pytest.approx([0.1, 0.2, 0.25, 0.25, 0.25])
+    assert s.counts["max_lead"] == 3
+
+
+def test_the_limits_win_where_the_measured_joint_is_outside_them():
+    s = layer(margin_rad=0.02, max_step_rad=0.1, max_lead_rad=0.3)
+    s.reset(HOME)
+    measured = HOME.copy()
+    measured[5] = -0.4  # gripper 0.4 rad below its lower limit (0): the lead bound alone would allow -0.1
+    safe = s.apply(HOME, measured)
+    assert safe.target[5] == pytest.approx(0.02) and "max_lead:gripper" in safe.clamps
+
+
+def test_workspace_pulls_a_target_back_along_the_line_to_the_last_point_inside():
+    # Rotating the base at home swings the TCP on a circle of radius 0.3437 m: y = r sin(base). With y <= 0.1 the
+    # base may turn asin(0.1 / r) = 0.295 rad. The line from 0 to 0.5 rad is checked at 0.5/16 = 0.03125 rad
+    # intervals: the last point inside is 9 * 0.03125 = 0.28125 rad.
+    box = WorkspaceBox(lower=(-0.6, -0.6, 0.03), upper=(0.6, 0.1, 0.7))
+    s = layer(max_step_rad=1.0, max_lead_rad=1.0, workspace=box)
+    target = HOME.copy()
+    target[0] = 0.5
+    safe = s.apply(target, HOME)
+    assert 0.28125 < math.asin(0.1 / HOME_TCP[0]) < 0.3125
+    assert safe.target[0] == pytest.approx(0.28125) and safe.target[1:] == pytest.approx(HOME[1:])
+    assert safe.clamps == ("workspace",) and s.counts["workspace"] == 1
+
+
+def test_workspace_keeps_the_tcp_above_the_table():
+    s = layer(max_step_rad=2.0, max_lead_rad=2.0)
+    target = HOME.copy()
+    target[1], target[2] = 1.0, 2.5  # shoulder and elbow down: the TCP goes below the table
+    assert kinematics.tcp_position(target)[2] < 0.0
+    safe = s.apply(target, HOME)
+    z = kinematics.tcp_position(np.array(safe.target))[2]
+    assert "workspace" in safe.clamps and 0.03 <= z < 0.03 + 0.04  # just above the floor of the box
+
+
+def test_workspace_holds_an_arm_that_is_outside_already():
+    box = WorkspaceBox(lower=(-0.6, -0.6, 0.36), upper=(0.6, 0.6, 0.7))  # home (z 0.344) is below this floor
+    s = layer(workspace=box)
+    target = HOME.copy()
+    target[1] = 0.05  # further down
+    safe = s.apply(target, HOME)
+    assert safe.target == pytest.approx(HOME) and safe.clamps == ("workspace",)
+
+
+def test_non_finite_targets_repeat_the_previous_command():
+    s = layer()
+    first = s.apply(HOME + 0.05, HOME)
+    for bad in (np.nan, np.inf, -np.inf):
+        target = HOME.copy()
+        target[2] = bad
+        safe = s.apply(target, HOME)
+        assert safe.is_hold and safe.clamps == ("nonfinite_target",) and safe.target == first.target
+    assert s.counts["nonfinite_target"] == 3
+    fresh = layer()  # no previous command yet: the measured pose, inside the limits
+    measured = HOME.copy()
+    measured[5] = -0.001  # a closed gripper can read a hair below 0
+    assert fresh.apply([np.nan] * 6, measured).target == pytest.approx((*HOME[:5], 0.02))
+
+
+def test_config_refuses_what_cannot_work():
+    with pytest.raises(ValueError, match="max_step_rad"):
+        SafetyConfig(max_step_rad=0.0)
+    with pytest.raises(ValueError, match="max_lead_rad"):
+        SafetyConfig(max_step_rad=0.2, max_lead_rad=0.1)
+    with pytest.raises(ValueError, match="margin_rad"):
+        SafetyConfig(margin_rad=0.8)  # the gripper's range is 1.5 rad
+    with pytest.raises(ValueError, match="workspace box"):
+        WorkspaceBox(lower=(0, 0, 0.5), upper=(1, 1, 0.4))
+    with pytest.raises(ValueError, match="6 joint values"):
+        layer().apply(HOME[:5], HOME)
+
+
+def test_watchdog_fires_after_its_limit():
+    w = FeedbackWatchdog(0.1, stale_periods=3)
+    w.check(5.0)  # nothing fed yet: the caller feeds the first reading before the loop
+    w.feed(10.0)
+    w.check(10.1)
+    with pytest.raises(StaleFeedbackError, match=r"no fresh feedback for 150 ms \(limit 3 control periods = 100 ms"):
+        w.check(10.15)
+    w.feed(10.15)
+    w.check(10.2)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now, self.sleeps = 100.0, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.sleeps.append(s)
+        self.now += s
+
+
+def test_scheduler_sleeps_to_the_grid_and_skips_missed_ticks():
+    clock = FakeClock()
+    sched = RateScheduler(10.0, clock, clock.sleep)
+    assert sched.next_tick() == 100.0
+    clock.now += 0.03  # a 30 ms step
+    assert sched.next_tick() == pytest.approx(100.1) and clock.sleeps == [pytest.approx(0.07)]
+    clock.now += 0.25  # this step overran: due 100.2 and 100.3 have passed
+    assert sched.next_tick() == pytest.approx(100.35) and len(clock.sleeps) == 1  # at once, late, for 100.3
+    assert sched.skipped == 1  # 100.2 is skipped, not run in a burst
+    clock.now += 0.01
+    assert sched.next_tick() == pytest.approx(100.4)  # back on the grid
+    free = RateScheduler(None, clock, clock.sleep)
+    n = len(clock.sleeps)
+    free.next_tick()
+    free.next_tick()
+    assert len(clock.sleeps) == n
+
+
+def feedback(q_model) -> Feedback:
+    return Feedback(tcp_mm=(0.0, 0.0, 0.0), tool_pitch=0.0, firmware_rad=tuple(model_to_firmware_rad(q_model)),
+                    loads=(0.0,) * 6)
+
+
+def test_arm_state_check_refuses_a_dead_bus_and_joints_far_outside():
+    s = layer()
+    check_arm_state(feedback(HOME_POSE), s)  # the boot pose: gripper closed, at its limit
+    slightly = np.array(HOME_POSE)
+    slightly[5] = -0.05
+    check_arm_state(feedback(slightly), s)
+    dead = Feedback(tcp_mm=(0.0, 0.0, 0.0), tool_pitch=0.0, firmware_rad=DEAD_BUS_FIRMWARE_RAD, loads=(0.0,) * 6)
+    with pytest.raises(UnsafeStartError, match="servo bus is not answering"):
+        check_arm_state(dead, s)
+    far = np.array(HOME_POSE)
+    far[1] = 1.3  # shoulder, limit 1.1
+    with pytest.raises(UnsafeStartError, match=r"far outside hardware_safe: shoulder \+1.300"):
+        check_arm_state(feedback(far), s)
+
+
+def test_start_path_is_a_straight_line_at_the_given_speed():
+    start = np.array(HOME_POSE)  # gripper closed
+    path = plan_start_path(start, HOME, speed_rad_s=0.5, rate_hz=30.0)
+    assert len(path) == math.ceil(0.75 / (0.5 / 30))
+    assert path[-1] == pytest.approx(HOME)
+    steps = np.abs(np.diff(np.vstack([start, path]), axis=0))
+    assert steps.max() <= 0.5 / 30 + 1e-12 and steps[:, :5].max() == 0.0
+    check_start_path(path, start, layer())
+
+
+def test_start_path_refuses_to_leave_the_workspace_or_the_limits():
+    low = np.array([0.0, 1.0, 2.5, 0.0, 0.0, 0.75])  # TCP below the table
+    assert kinematics.tcp_position(low)[2] < 0.03
+    with pytest.raises(UnsafeStartError, match="the arm's current pose"):
+        check_start_path(plan_start_path(low, HOME, 0.5, 30.0), low, layer())
+    outside_goal = HOME.copy()
+    outside_goal[1] = 1.2
+    with pytest.raises(UnsafeStartError, match="outside the limits"):
+        check_start_path(plan_start_path(HOME, outside_goal, 0.5, 30.0), HOME, layer())
+
+
+def test_loop_timing_from_step_start_times():
+    stats = LoopStats(t=[0.0, 0.033, 0.070, 0.100], round_trip_s=[0.020, None, 0.024, 0.022], skipped_ticks=1)
+    timing = loop_timing(stats, rate_hz=30.0)
+    assert timing["steps"] == 4 and timing["rate_hz"] == pytest.approx(30.0)
+    jitter = sorted(abs(d - 1 / 30) * 1000 for d in (0.033, 0.037, 0.030))
+    assert timing["jitter_ms"]["p50"] == pytest.approx(jitter[1]) and timing["jitter_ms"]["max"] == pytest.approx(
+        jitter[2])
+    assert timing["round_trip_ms"]["p50"] == pytest.approx(22.0) and timing["skipped_ticks"] == 1
+
+
+def test_default_reach_target_is_reachable_and_inside_the_training_targets():
+    cfg = ReachCfg()
+    ik = kinematics.inverse_kinematics(np.array(DEFAULT_REACH_TARGET), q_ref=HOME[:5])
+    assert bool(ik.converged) and ik.position_error < 1e-6
+    q = np.asarray(ik.q)
+    assert np.all(q >= cfg.target_joint_low) and np.all(q <= cfg.target_joint_high)
+    assert DEFAULT_REACH_TARGET[2] >= cfg.target_min_height
+    assert HARDWARE_SAFE.contains(list(q) + [0.75])
