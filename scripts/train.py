@@ -6,6 +6,8 @@
                             [--resume --checkpoint PATH]
 
 The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
+``--backend isaaclab`` runs Isaac Lab kit-less (Newton / MuJoCo-Warp physics), on the CPU too; for the PhysX
+preset use Isaac Lab's own launcher: ``isaaclab train --task RoArm-Reach presets=physx``.
 Logs go to logs/rsl_rl/<task>/<time>/: checkpoints model_<it>.pt, params/env.yaml and params/agent.yaml,
 tensorboard events and learning_curves.png at the end.
 """
@@ -45,7 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--num_envs", type=int, default=1024)
     parser.add_argument("--max_iterations", type=int, default=None)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=None, help="default: cuda:0 for Isaac Lab on a GPU, else cpu")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--checkpoint", default=None, help="model_*.pt to resume from")
     parser.add_argument("--init_from", default=None,
@@ -58,9 +60,8 @@ def main(argv=None) -> int:
 
     backend, why = pick_backend(args.backend)
     print(f"[roarm-lab] backend: {backend} ({why})")
-    if backend == "isaaclab":
-        print("error: the Isaac Lab backend is not available yet (issue 4); use --backend mujoco", file=sys.stderr)
-        return 2
+    if args.device is None:
+        args.device = "cuda:0" if backend == "isaaclab" and torch.cuda.is_available() else "cpu"
     if args.resume and not args.checkpoint:
         print("error: --resume needs --checkpoint PATH", file=sys.stderr)
         return 2
@@ -85,14 +86,20 @@ def main(argv=None) -> int:
     agent_cfg.seed = args.seed
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
-    env = MujocoTaskEnv(args.task, args.num_envs, seed=args.seed, nthread=args.threads)
+    if backend == "isaaclab":
+        from roarm_lab.isaaclab.vec_env import make_vec_env
+
+        env, task_cfg = make_vec_env(args.task, args.num_envs, args.seed, args.device)
+    else:
+        env = MujocoTaskEnv(args.task, args.num_envs, seed=args.seed, nthread=args.threads)
+        task_cfg = env.cfg
 
     log_dir = Path(args.log_root) / args.task / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     (log_dir / "params").mkdir(parents=True, exist_ok=True)
     (log_dir / "params" / "agent.yaml").write_text(yaml.safe_dump(agent_cfg.to_dict(), sort_keys=False))
     (log_dir / "params" / "env.yaml").write_text(
         yaml.safe_dump({"task": args.task, "backend": backend, "num_envs": args.num_envs, "commit": git_head(),
-                        **asdict(env.cfg)},
+                        **asdict(task_cfg)},
                        sort_keys=False))
     runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)
     if args.resume:
@@ -110,6 +117,8 @@ def main(argv=None) -> int:
           f"{agent_cfg.max_iterations} iterations; logging to {log_dir}")
     start = time.time()
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
+    if backend == "isaaclab":
+        env.close()
     curves = plot_learning_curves(log_dir)
     print(f"[roarm-lab] trained {agent_cfg.max_iterations} iterations in {(time.time() - start) / 60:.1f} min; "
           f"checkpoints in {log_dir}; learning curves: {curves}")

@@ -81,9 +81,6 @@ def test_bad_arguments_fail_clearly(tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     resume = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--resume", "--log_root", tmp_path)
     assert resume.returncode == 2 and "--resume needs --checkpoint" in resume.stderr
-    isaac = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--backend", "isaaclab",
-                 "--log_root", tmp_path)
-    assert isaac.returncode == 2 and "not available yet" in isaac.stderr
 
 
 def test_progress_line_eta_is_linear_in_remaining_iterations():

@@ -129,12 +129,17 @@ def _mass(prim: Usd.Prim, link: str) -> None:
 
 def _joints(stage: Usd.Stage) -> None:
     UsdGeom.Scope.Define(stage, f"{ROOT}/joints")
+    # The world side is the identity and the mount offset sits on the base side: importers (Newton) read a
+    # non-identity world-side pose as a fixed world anchor, an identity one as "where the arm was placed", so the
+    # arm can be spawned anywhere (Isaac Lab's per-environment clones).
+    mount = origin_matrix(BASE_MOUNT)
     root_joint = UsdPhysics.FixedJoint.Define(stage, f"{ROOT}/joints/root_joint")
     root_joint.CreateBody1Rel().SetTargets([f"{ROOT}/base_link"])
-    root_joint.CreateLocalPos0Attr(Gf.Vec3f(*BASE_MOUNT.xyz))
-    root_joint.CreateLocalRot0Attr(_quatf(rpy_matrix(BASE_MOUNT.rpy)))
-    root_joint.CreateLocalPos1Attr(Gf.Vec3f(0, 0, 0))
-    root_joint.CreateLocalRot1Attr(Gf.Quatf(1, 0, 0, 0))
+    root_joint.CreateLocalPos0Attr(Gf.Vec3f(0, 0, 0))
+    root_joint.CreateLocalRot0Attr(Gf.Quatf(1, 0, 0, 0))
+    base_to_world = np.linalg.inv(mount)
+    root_joint.CreateLocalPos1Attr(Gf.Vec3f(*map(float, base_to_world[:3, 3])))
+    root_joint.CreateLocalRot1Attr(_quatf(base_to_world[:3, :3]))
     for j, drive in zip(JOINTS, DRIVES, strict=True):
         joint = UsdPhysics.RevoluteJoint.Define(stage, f"{ROOT}/joints/{j.name}")
         joint.CreateBody0Rel().SetTargets([f"{ROOT}/{j.parent}"])

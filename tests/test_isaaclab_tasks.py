@@ -1,0 +1,185 @@
+"""The Isaac Lab backend, kit-less on the CPU (Newton / MuJoCo-Warp): each task builds, resets and steps; its
+observation, action, reward and termination terms are the TaskSpec's, in the MuJoCo env's order and sizes; the
+first episodes of a seed are the MuJoCo env's; the scene agrees with the FK the ArmState uses.
+
+One 2-env environment per task is shared by the tests of that task (Isaac Lab runs one simulation per process,
+so each is closed before the next task's is built). The first run compiles Warp kernels (cached afterwards).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+import torch
+
+from roarm_lab import kinematics
+from roarm_lab.description import DRIVES, JOINT_NAMES
+from roarm_lab.sim_mujoco.env import MujocoTaskEnv
+from roarm_lab.tasks.mdp.actions import joint_targets
+from roarm_lab.tasks.timing import CONTROL_DT
+
+TASK_IDS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
+NUM_ENVS = 2
+
+
+@pytest.fixture(scope="module", params=TASK_IDS)
+def task_env(request):
+    from isaaclab_tasks.utils import parse_env_cfg
+
+    import roarm_lab.isaaclab  # noqa: F401 (registers the tasks)
+
+    cfg = parse_env_cfg(request.param, device="cpu", num_envs=NUM_ENVS)
+    env = gym.make(request.param, cfg=cfg)
+    env.reset()
+    yield request.param, env.unwrapped
+    env.close()
+
+
+def _task(env):
+    from roarm_lab.isaaclab.task_state import task_state
+
+    return task_state(env)
+
+
+def test_tasks_and_play_variants_are_registered():
+    import roarm_lab.isaaclab  # noqa: F401
+
+    for task_id in TASK_IDS:
+        for env_id in (task_id, f"{task_id}-Play"):
+            spec = gym.spec(env_id)
+            assert spec.entry_point == "isaaclab.envs:ManagerBasedRLEnv"
+            assert spec.kwargs["env_cfg_entry_point"].startswith("roarm_lab.isaaclab.env_cfg:")
+            assert spec.kwargs["rsl_rl_cfg_entry_point"].startswith("roarm_lab.tasks.agents:")
+
+
+def test_play_config_starts_object_tasks_from_home_without_observation_noise():
+    from roarm_lab.isaaclab.env_cfg import RoArmLiftPlayEnvCfg
+
+    cfg = RoArmLiftPlayEnvCfg()
+    assert cfg.commands.task.task_cfg.pregrasp_fraction == 0.0
+    assert not cfg.observations.policy.enable_corruption
+
+
+def test_terms_match_the_mujoco_backend(task_env):
+    task_id, env = task_env
+    mj = MujocoTaskEnv(task_id, 1, nthread=1)
+    names = [t.name for t in mj.spec.observation_terms]
+    for group in ("policy", "critic"):
+        assert env.observation_manager.active_terms[group] == names
+        assert [d[0] for d in env.observation_manager.group_obs_term_dim[group]] == [
+            t.size for t in mj.spec.observation_terms]
+    assert env.observation_manager.group_obs_dim["policy"] == (mj.get_observations()["policy"].shape[1],)
+    assert env.action_manager.total_action_dim == mj.num_actions
+    assert env.reward_manager.active_terms == list(mj.cfg.reward_weights)
+    for name, weight in mj.cfg.reward_weights.items():
+        assert env.reward_manager.get_term_cfg(name).weight == weight
+    failures = list(mj.spec.terminations(mj.cfg, mj.read_state()))
+    assert env.termination_manager.active_terms == ["time_out", *failures]
+    assert env.max_episode_length == mj.max_episode_length
+    assert env.step_dt == pytest.approx(CONTROL_DT)
+
+
+def test_first_episodes_are_the_mujoco_envs_for_the_same_seed(task_env):
+    task_id, env = task_env
+    mj = MujocoTaskEnv(task_id, NUM_ENVS, seed=0, nthread=1)
+    assert env.common_step_counter == 0, "runs before the tests that step the shared env"
+    ours, theirs = _task(env).arm_state(), mj.read_state()
+    torch.testing.assert_close(ours.joint_pos, theirs.joint_pos, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ours.command, theirs.command)
+    if theirs.object_pos is not None:
+        torch.testing.assert_close(ours.object_pos, theirs.object_pos, atol=1e-5, rtol=0)
+        torch.testing.assert_close(ours.object_quat, theirs.object_quat, atol=1e-5, rtol=0)
+    for name, values in mj.physics_params.items():
+        torch.testing.assert_close(_task(env).physics_params[name], values.float())
+
+
+def test_steps_give_finite_observations_and_the_specs_reward(task_env):
+    task_id, env = task_env
+    task = _task(env)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(4):
+        obs, reward, terminated, truncated, _ = env.step(torch.randn(NUM_ENVS, 6, generator=g) * 0.3)
+        assert obs["policy"].shape == (NUM_ENVS, task.spec.observation_size)
+        assert torch.isfinite(obs["policy"]).all() and torch.isfinite(obs["critic"]).all()
+        assert torch.isfinite(reward).all()
+        if not (terminated | truncated).any():  # the state the rewards saw is still the current one
+            terms = task.spec.reward_terms(task.task_cfg, task.arm_state())
+            expected = sum(task.task_cfg.reward_weights[k] * v * CONTROL_DT for k, v in terms.items())
+            torch.testing.assert_close(reward, expected)
+            torch.testing.assert_close(obs["critic"], task.spec.observations(task.arm_state()))
+
+
+def test_actions_reach_the_servos_through_joint_targets(task_env):
+    _, env = task_env
+    term = env.action_manager.get_term("joint_targets")
+    term.latency[:] = 0
+    before = torch.full((NUM_ENVS, 6), 0.2)
+    action = torch.linspace(-1.0, 1.0, 6).repeat(NUM_ENVS, 1)
+    env.step(before)
+    env.step(action)
+    if not env.reset_buf.any():  # (a reset makes the servos hold the new episode's pose)
+        torch.testing.assert_close(term.processed_actions, joint_targets(action))
+        s = _task(env).arm_state()
+        torch.testing.assert_close(s.action, action)
+        torch.testing.assert_close(s.last_action, before)
+
+
+def test_scene_agrees_with_the_arm_state(task_env):
+    _, env = task_env
+    task = _task(env)
+    s = task.arm_state()
+    robot = task.robot
+    assert robot.joint_names == list(JOINT_NAMES)
+    link5 = robot.body_names.index("link5")
+    sim_link5 = robot.data.body_link_pos_w.torch[:, link5] - env.scene.env_origins
+    fk_link5 = kinematics.link_frames(s.joint_pos)[:, 4, :3, 3]
+    torch.testing.assert_close(sim_link5, fk_link5, atol=1e-4, rtol=0)
+    if task.cube is not None:
+        torch.testing.assert_close(task.cube.data.root_link_pos_w.torch - env.scene.env_origins, s.object_pos)
+
+
+def test_physics_randomization_reaches_the_simulation(task_env):
+    from isaaclab.actuators.newton import read_group_parameter
+
+    from roarm_lab.isaaclab.robot_cfg import SERVO_GROUP
+
+    _, env = task_env
+    task = _task(env)
+    applied = env.event_manager.get_term_cfg("apply_physics").func  # the term instance (holds the nominal values)
+    # the nominal values are the servo model of the description (robot_cfg)
+    nominal = {"armature": applied.armature, "friction": applied.friction,
+               "torque_limit": read_group_parameter(task.robot.actuators, SERVO_GROUP, "clamping", "saturation_effort"),
+               "damping": applied.servo_params["controller", "kd"]}
+    for name, values in nominal.items():
+        expected = torch.tensor([getattr(d, name) for d in DRIVES]).expand(NUM_ENVS, -1)
+        torch.testing.assert_close(values.float(), expected, msg=name)
+    p = task.physics_params
+    kp = read_group_parameter(task.robot.actuators, SERVO_GROUP, "controller", "kp")
+    nominal_kp = applied.servo_params["controller", "kp"]
+    torch.testing.assert_close(kp / nominal_kp, p["stiffness_scale"][:, None].expand_as(kp))
+    mass_ratio = task.robot.data.body_mass.torch / applied.mass
+    torch.testing.assert_close(mass_ratio, p["link_mass_scale"][:, None].expand_as(mass_ratio))
+    if task.cube is not None:
+        torch.testing.assert_close(task.cube.data.body_mass.torch[:, 0], p["object_mass"])
+
+
+def test_train_script_runs_isaac_lab_kit_less_and_its_checkpoint_loads_for_mujoco(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from roarm_lab.training.policy import load_policy
+
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(repo / "scripts" / "train.py"), "--task", "RoArm-Reach", "--backend", "isaaclab",
+         "--num_envs", "4", "--max_iterations", "2", "--device", "cpu", "--log_root", str(tmp_path)],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    run = next((tmp_path / "RoArm-Reach").iterdir())
+    assert yaml.safe_load((run / "params" / "env.yaml").read_text())["backend"] == "isaaclab"
+    policy = load_policy("RoArm-Reach", str(run / "model_1.pt"))
+    obs = MujocoTaskEnv("RoArm-Reach", 2, nthread=1).get_observations()["policy"]
+    assert policy(obs).shape == (2, 6)
