@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Evaluate a trained RoArm policy on held-out seeds (MuJoCo), optionally in the MuJoCo viewer.
+"""Evaluate a trained RoArm policy on held-out seeds (MuJoCo or Isaac Lab), optionally in the MuJoCo viewer.
 
     python scripts/play.py --task RoArm-Reach --checkpoint logs/rsl_rl/RoArm-Reach/<run>/model_299.pt
-                           [--episodes 1000] [--seed 0] [--viewer] [--export policy.onnx]
+                           [--backend mujoco|isaaclab] [--episodes 1000] [--seed 0] [--viewer]
+                           [--export policy.onnx]
 
-Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--viewer``
-shows environment 0 in MuJoCo's passive viewer where a display exists. ``--export`` then writes the evaluated
+Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--backend
+isaaclab`` evaluates in Isaac Lab kit-less (Newton physics; ``--device cuda:0`` on a GPU), on the same held-out
+episodes as MuJoCo for the same seed. ``--viewer`` (MuJoCo only) shows environment 0 in MuJoCo's passive viewer
+where a display exists. ``--export`` then writes the evaluated
 checkpoint as an ONNX policy package (``scripts/export_onnx.py``), its metadata holding the success rate.
 """
 
@@ -47,6 +50,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", required=True, choices=sorted(TASKS))
     parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--backend", default="mujoco", choices=("mujoco", "isaaclab"))
+    parser.add_argument("--device", default="cpu", help="Isaac Lab's simulation device")
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
@@ -59,15 +64,25 @@ def main(argv=None) -> int:
     if args.episodes < 1:
         print("error: --episodes must be >= 1", file=sys.stderr)
         return 2
+    if args.viewer and args.backend != "mujoco":
+        print("error: --viewer shows the MuJoCo backend only", file=sys.stderr)
+        return 2
+    if args.device != "cpu" and args.backend != "isaaclab":
+        print("error: --device is for --backend isaaclab (MuJoCo runs on the CPU)", file=sys.stderr)
+        return 2
 
     from roarm_lab.evaluation import evaluate
     from roarm_lab.training.policy import load_actor, obs_policy
 
-    actor = load_actor(args.task, args.checkpoint)
-    policy = obs_policy(actor)
+    actor = load_actor(args.task, args.checkpoint)  # on the CPU (as the ONNX export wants it)
+    cpu_policy = obs_policy(actor)
+
+    def policy(obs):
+        return cpu_policy(obs.cpu())  # (Isaac Lab on a GPU: its step moves the actions back)
     on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
     episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
-    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads, on_step=on_step)
+    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads, on_step=on_step,
+                      backend=args.backend, device=args.device)
     for line in result.lines():
         print(line)
     if viewer_state and "viewer" in viewer_state:
@@ -76,7 +91,8 @@ def main(argv=None) -> int:
         from roarm_lab.deploy.checkpoint import training_info
         from roarm_lab.deploy.export import export_policy_package
 
-        evaluation = {"episodes": result.episodes, "seed": args.seed, "success_rate": result.success_rate}
+        evaluation = {"backend": args.backend, "episodes": result.episodes, "seed": args.seed,
+                      "success_rate": result.success_rate}
         out = export_policy_package(actor, args.task, args.export, training=training_info(Path(args.checkpoint)),
                                     evaluation=evaluation)
         print(f"[roarm-lab] policy package: {out}")

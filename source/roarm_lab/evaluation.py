@@ -1,7 +1,10 @@
-"""Held-out evaluation of a policy on the MuJoCo backend: one episode per environment, success and error stats.
+"""Held-out evaluation of a policy on the MuJoCo backend or Isaac Lab: one episode per environment, success and
+error stats.
 
 Evaluation seeds are offset from training seeds (:data:`EVAL_SEED_OFFSET`), object tasks start every episode from
-home (no pre-grasp starts), and domain randomization stays on, so the numbers are what a new episode sees.
+home (no pre-grasp starts), and domain randomization stays on, so the numbers are what a new episode sees. Both
+backends draw the same episodes (targets, initial joints, physics values, action latency) for the same seed; only
+the observation noise comes from each backend's own generator.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from roarm_lab.tasks.registry import get_task
 from roarm_lab.tasks.spec import TaskCfg
 
 EVAL_SEED_OFFSET = 1_000_000
+BACKENDS = ("mujoco", "isaaclab")
 
 
 @dataclass
@@ -50,11 +54,33 @@ def _stats(x: torch.Tensor) -> dict[str, float]:
 
 def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes: int = 1000, seed: int = 0,
              nthread: int = 2, cfg: TaskCfg | None = None,
-             on_step: Callable[[MujocoTaskEnv], None] | None = None) -> EvalResult:
+             on_step: Callable[[object], None] | None = None, backend: str = "mujoco",
+             device: str = "cpu") -> EvalResult:
     """Run ``episodes`` environments until each finished its first episode; ``policy`` maps the policy
-    observation (N, k) to actions (N, 6). ``on_step`` is called after every step (viewers)."""
+    observation (N, k) to actions (N, 6). ``backend="isaaclab"`` runs Isaac Lab kit-less (Newton) on ``device``;
+    ``nthread`` is MuJoCo's. ``on_step`` is called with the env after every step (viewers)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     spec = get_task(task)
-    env = MujocoTaskEnv(spec, episodes, cfg=cfg or eval_cfg(task), seed=EVAL_SEED_OFFSET + seed, nthread=nthread)
+    cfg = cfg or eval_cfg(task)
+    if backend == "mujoco":
+        env = MujocoTaskEnv(spec, episodes, cfg=cfg, seed=EVAL_SEED_OFFSET + seed, nthread=nthread)
+        return run_episodes(task, env, policy, on_step)
+    from roarm_lab.isaaclab.vec_env import make_vec_env
+
+    env, _ = make_vec_env(task, episodes, EVAL_SEED_OFFSET + seed, device=device, task_cfg=cfg)
+    try:
+        return run_episodes(task, env, policy, on_step)
+    finally:
+        env.close()
+
+
+def run_episodes(task: str, env, policy: Callable[[torch.Tensor], torch.Tensor],
+                 on_step: Callable[[object], None] | None = None) -> EvalResult:
+    """The first episode of every environment of ``env``, a VecEnv that records its ended episodes in
+    ``last_episode`` (env_ids, success, the task's metrics), as both backends do."""
+    spec = get_task(task)
+    episodes = env.num_envs
     done = torch.zeros(episodes, dtype=torch.bool)
     success = torch.zeros(episodes, dtype=torch.bool)
     lengths = torch.zeros(episodes)
@@ -64,21 +90,22 @@ def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes
     obs = env.get_observations()["policy"]
     with torch.inference_mode():
         for _ in range(env.max_episode_length):
-            lengths_now = env.episode_length_buf + 1
+            lengths_now = env.episode_length_buf.cpu() + 1
             obs_td, reward, dones, _ = env.step(policy(obs))
             obs = obs_td["policy"]
-            running += reward
+            running += reward.cpu()
             if on_step is not None:
                 on_step(env)
             if dones.any():
-                first = env.last_episode["env_ids"]
+                ended = {k: v.cpu() for k, v in env.last_episode.items()}
+                first = ended["env_ids"]
                 new = ~done[first]
                 ids = first[new]
-                success[ids] = env.last_episode["success"][new]
+                success[ids] = ended["success"][new]
                 lengths[ids] = lengths_now[ids].float()
                 returns[ids] = running[ids]
                 for name in metrics:
-                    metrics[name][ids] = env.last_episode[name][new]
+                    metrics[name][ids] = ended[name][new]
                 done[ids] = True
                 running[first] = 0.0
             if done.all():

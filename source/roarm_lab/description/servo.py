@@ -10,8 +10,8 @@ The servo is modelled as a DC motor behind a saturating proportional position lo
 
 The ``b * qdot`` term is the motor's back-EMF: it makes the torque-speed line of a DC motor, so a saturated joint
 runs at the no-load speed and no faster. In MuJoCo this is a position actuator (kp, forcerange) plus joint
-damping b; in Isaac Lab it is exactly ``DCMotorCfg(stiffness=kp, damping=b, saturation_effort=tau_stall,
-velocity_limit=omega_no_load)`` (its clip bounds tau_stall*(+-1 - qdot/omega) minus b*qdot cancel out).
+damping b; in Isaac Lab an explicit P actuator with an effort clamp plus passive joint damping b
+(:mod:`roarm_lab.isaaclab.robot_cfg`).
 
 Parameters the facts do not give are marked ASSUMED; they are what the domain randomization of the tasks spans.
 """

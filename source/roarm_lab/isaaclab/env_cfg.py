@@ -135,9 +135,10 @@ class CommandsCfg:
 class RoArmEnvCfg(ManagerBasedRLEnvCfg):
     """A RoArm task; subclasses name the task (``task_id``).
 
-    ``task_cfg`` (default: the TaskSpec's ``make_cfg()``) is read when the config is built: the reward weights,
-    the observation noise and which randomization events exist come from it. The task term gets the same object
-    (``commands.task.task_cfg``, the one read at run time).
+    ``task_cfg`` (default: the TaskSpec's ``make_cfg()``) is read when the config is built or replaced
+    (:meth:`set_task_cfg`): the reward weights, the observation noise, which randomization events exist and the
+    episode length come from it. The task term gets the same object (``commands.task.task_cfg``, the one read at
+    run time).
     """
 
     task_id: str = MISSING
@@ -152,23 +153,27 @@ class RoArmEnvCfg(ManagerBasedRLEnvCfg):
 
     def __post_init__(self):
         spec = get_task(self.task_id)
-        if self.task_cfg is None:
-            self.task_cfg = spec.make_cfg()
-        task_cfg = self.task_cfg
         if spec.has_object:
             self.scene = RoArmCubeSceneCfg(num_envs=self.scene.num_envs, env_spacing=self.scene.env_spacing)
-        self.commands.task = TaskStateTermCfg(task_id=self.task_id, task_cfg=task_cfg)
-        self.observations = observations_cfg(spec, task_cfg)
-        self.rewards = rewards_cfg(spec, task_cfg)
-        self.terminations = terminations_cfg(spec, task_cfg)
-        self.events = events_cfg(spec, task_cfg)
+        self.set_task_cfg(self.task_cfg if self.task_cfg is not None else spec.make_cfg())
         self.decimation = DECIMATION
-        self.episode_length_s = task_cfg.episode_length_s
         self.sim.dt = PHYSICS_DT
         self.sim.render_interval = DECIMATION
         self.sim.physics = RoArmPhysicsCfg()
         self.scene.robot.init_state.pos = preset(default=NEWTON_ROOT_POS, isaacsim_physx=PHYSX_ROOT_POS,
                                                  physx=PHYSX_ROOT_POS)
+
+    def set_task_cfg(self, task_cfg: TaskCfg) -> None:
+        """(Re)build the terms that depend on the task config from ``task_cfg``. Also for a config already parsed
+        (``parse_env_cfg``: presets resolved), e.g. with the evaluation or sim-to-sim settings."""
+        spec = get_task(self.task_id)
+        self.task_cfg = task_cfg
+        self.commands.task = TaskStateTermCfg(task_id=self.task_id, task_cfg=task_cfg)
+        self.observations = observations_cfg(spec, task_cfg)
+        self.rewards = rewards_cfg(spec, task_cfg)
+        self.terminations = terminations_cfg(spec, task_cfg)
+        self.events = events_cfg(spec, task_cfg)
+        self.episode_length_s = task_cfg.episode_length_s
 
     def play_mode(self):
         """Isaac Lab's play defaults, and object tasks start from home as in evaluation

@@ -5,11 +5,11 @@ from :mod:`roarm_lab.tasks.randomization`.
 and the physics values, so both backends see the same episodes for the same seed. :class:`apply_physics`
 (the next reset event) writes the physics values.
 
-Randomized here: servo stiffness and back-EMF damping (on the DC-motor model), armature, joint friction (N*m on
-Newton, as MuJoCo's frictionloss; PhysX reads it as its own coefficient), link masses and inertias, cube mass and
-inertia. Elsewhere: the action latency (:mod:`.actions`), the observation noise (the policy group's noise
-configs) and the cube friction, by Isaac Lab's ``randomize_rigid_body_material`` over the same range (its own
-sampler: Newton keeps shape materials in backend views only).
+Randomized here: servo stiffness (the actuator's kp), back-EMF damping (passive joint damping, as MuJoCo's), armature,
+joint friction (N*m on Newton, as MuJoCo's frictionloss; PhysX reads it as its own coefficient), link masses and
+inertias, cube mass and inertia. Elsewhere: the action latency (:mod:`.actions`), the observation noise (the policy
+group's noise configs) and the cube friction, by Isaac Lab's ``randomize_rigid_body_material`` over the same range (its
+own sampler: Newton keeps shape materials in backend views only).
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ from roarm_lab.tasks import randomization, scene
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
 
-#: (component, parameter) of the servo actuator -> (randomization field, exponent of its scale). The DC-motor
-#: clip's velocity limit is tau_limit / b, so it scales with 1 / damping: the back-EMF stays outside the clip.
-SERVO_PARAMS = {("controller", "kp"): ("stiffness_scale", 1), ("controller", "kd"): ("damping_scale", 1),
-                ("clamping", "velocity_limit"): ("damping_scale", -1)}
 
 
 def _index(env: ManagerBasedRLEnv, env_ids: torch.Tensor | slice | None) -> torch.Tensor:
@@ -72,9 +68,9 @@ class apply_physics(ManagerTermBase):  # noqa: N801 (Isaac Lab names event terms
     def __init__(self, cfg: EventTermCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
         robot = env.scene[ROBOT]  # (built before the command manager: no task term yet)
-        # the servo group runs as a Newton actuator (PD controller + DC-motor clamping) on every backend
-        self.servo_params = {(component, attr): read_group_parameter(robot.actuators, SERVO_GROUP, component, attr)
-                             for component, attr in SERVO_PARAMS}
+        # the servo group runs as a Newton actuator (P controller + effort clamping) on every backend
+        self.kp = read_group_parameter(robot.actuators, SERVO_GROUP, "controller", "kp")
+        self.damping = robot.data.joint_viscous_friction_coeff.torch.clone()  # the back-EMF, passive
         self.armature = robot.data.joint_armature.torch.clone()
         self.friction = robot.data.joint_friction_coeff.torch.clone()
         self.mass = robot.data.body_mass.torch.clone()
@@ -88,10 +84,10 @@ class apply_physics(ManagerTermBase):  # noqa: N801 (Isaac Lab names event terms
         p = {k: v[env_ids] for k, v in task.physics_params.items()}
         col = {k: v[:, None] for k, v in p.items()}
         robot = task.robot
-        for (component, attr), (field, exponent) in SERVO_PARAMS.items():
-            nominal = self.servo_params[component, attr]
-            write_group_parameter(robot.actuators, SERVO_GROUP, component, attr,
-                                  nominal[env_ids] * col[field] ** exponent, env_ids=env_ids)
+        write_group_parameter(robot.actuators, SERVO_GROUP, "controller", "kp",
+                              self.kp[env_ids] * col["stiffness_scale"], env_ids=env_ids)
+        robot.write_joint_viscous_friction_coefficient_to_sim_index(
+            joint_viscous_friction_coeff=self.damping[env_ids] * col["damping_scale"], env_ids=env_ids)
         robot.write_joint_armature_to_sim_index(armature=self.armature[env_ids] * col["armature_scale"],
                                                 env_ids=env_ids)
         robot.write_joint_friction_coefficient_to_sim_index(

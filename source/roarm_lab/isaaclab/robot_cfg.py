@@ -1,19 +1,20 @@
 """The RoArm-M3 Pro as an Isaac Lab articulation: the generated USD plus the servo model of the description.
 
-Actuators are :class:`~isaaclab.actuators.DCMotorCfg`, one group with per-joint values. The servo model of
-:mod:`roarm_lab.description.servo` is ``tau = clip(kp*e, -tau_limit, tau_limit) - b*qdot``, which MuJoCo builds
-from a position actuator and joint damping. DCMotor computes ``kp*e - b*qdot`` and clips it to
-``tau_sat*(+-1 - qdot/v_max)``; with ``tau_sat = tau_limit`` and ``v_max = tau_limit/b`` the ``b*qdot`` terms
-cancel and the result is the same torque. An implicit PD drive would put the back-EMF inside the clip and let a
-saturated joint run faster than the servo's no-load speed. (For the arm joints ``tau_limit/b`` is the no-load
-speed; the gripper's boot torque limit of 30 % lowers its top speed by the same factor, as on the real servo.)
-Isaac Lab 3 runs this group as a Newton actuator (PD drive + DC-motor clamping) on both physics backends.
+The servo model of :mod:`roarm_lab.description.servo` is ``tau = clip(kp*e, -tau_limit, tau_limit) - b*qdot``.
+It is built here as MuJoCo builds it: the clipped proportional term is an explicit actuator
+(:class:`~isaaclab.actuators.IdealPDActuatorCfg`, kd = 0, effort clamp tau_limit; Isaac Lab 3 runs it as a Newton
+actuator on both physics backends), and the back-EMF ``b*qdot`` is passive joint damping (``viscous_friction``),
+which MuJoCo-Warp integrates implicitly, as MuJoCo's ``implicitfast`` does. Putting ``b`` into the actuator
+instead (e.g. a DC-motor model whose clip cancels the ``b*qdot`` terms) gives the same torque law but integrates
+the damping explicitly: the servo then leads MuJoCo by about one physics step whenever it accelerates, ~1 cm of
+TCP in a saturated move (the sim-to-sim check, :mod:`roarm_lab.sim_to_sim`). An implicit PD drive would put the
+back-EMF inside the clip and let a saturated joint run faster than the servo's no-load speed.
 """
 
 from __future__ import annotations
 
 import isaaclab.sim as sim_utils
-from isaaclab.actuators import DCMotorCfg
+from isaaclab.actuators import IdealPDActuatorCfg
 from isaaclab.assets import ArticulationCfg
 from isaaclab_newton.sim.schemas import NewtonArticulationCfg
 from isaaclab_physx.sim.schemas import PhysxArticulationCfg
@@ -23,21 +24,20 @@ from roarm_lab.description import BASE_MOUNT, DRIVES, HOME_POSE, JOINT_NAMES
 from roarm_lab.tasks.mdp.actions import GRIPPER_DEFAULT
 
 SERVO_GROUP = "servos"
-#: No continuous-torque cap beyond the saturation: the servo model clips only the proportional term.
+#: The solver's joint effort limit: none beyond the actuator's clamp (the servo model clips only the P term).
 UNCAPPED_EFFORT_NM = 1.0e3
 
 
-def servo_actuator_cfg() -> DCMotorCfg:
-    """All six joints in one DC-motor group, values keyed by exact joint name (the USD joint prim names)."""
+def servo_actuator_cfg() -> IdealPDActuatorCfg:
+    """All six joints in one group, values keyed by exact joint name (the USD joint prim names)."""
     by_joint = {d.joint: d for d in DRIVES}
-    return DCMotorCfg(
+    return IdealPDActuatorCfg(
         joint_names_expr=list(JOINT_NAMES),
         stiffness={j: by_joint[j].stiffness for j in JOINT_NAMES},
-        damping={j: by_joint[j].damping for j in JOINT_NAMES},
-        saturation_effort={j: by_joint[j].torque_limit for j in JOINT_NAMES},
-        actuator_velocity_limit={j: by_joint[j].torque_limit / by_joint[j].damping for j in JOINT_NAMES},
-        actuator_effort_limit=UNCAPPED_EFFORT_NM,
+        damping=0.0,
+        actuator_effort_limit={j: by_joint[j].torque_limit for j in JOINT_NAMES},
         joint_effort_limit=UNCAPPED_EFFORT_NM,
+        viscous_friction={j: by_joint[j].damping for j in JOINT_NAMES},
         armature={j: by_joint[j].armature for j in JOINT_NAMES},
         friction={j: by_joint[j].friction for j in JOINT_NAMES},
     )

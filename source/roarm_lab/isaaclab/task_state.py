@@ -68,6 +68,8 @@ class TaskStateTerm(CommandTerm):
         #: physics values of the current episodes (drawn by the reset event, written by events.apply_physics)
         self.physics_params = {k: torch.full((self.num_envs,), float(randomization.NOMINAL[k]), device=self.device)
                                for k in randomization.PHYSICS_FIELDS}
+        #: the episodes ended by the latest reset, as :attr:`MujocoTaskEnv.last_episode`: env_ids, success, metrics
+        self.last_episode: dict[str, torch.Tensor] | None = None
         self._state: ArmState | None = None
         self._cache: dict[str, dict[str, torch.Tensor]] = {}
         self._state_key: tuple[int, int] | None = None
@@ -79,6 +81,13 @@ class TaskStateTerm(CommandTerm):
     def command(self) -> torch.Tensor:
         """(N, 3) the task's target position in the env frame."""
         return self._command
+
+    def reset(self, env_ids=None) -> dict[str, torch.Tensor]:
+        # the episode's success and final metrics, before CommandTerm.reset logs their means and clears them
+        ids = torch.arange(self.num_envs, device=self.device)[env_ids if env_ids is not None else slice(None)]
+        self.last_episode = {"env_ids": ids, "success": self.succeeded[ids],
+                             **{name: self.metrics[name][ids].clone() for name, _ in self.spec.metrics}}
+        return super().reset(env_ids)
 
     def _resample_command(self, env_ids):
         pass  # set by the reset event together with the joints and the cube (one TaskSpec sample)
