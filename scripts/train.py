@@ -6,8 +6,11 @@
                             [--resume --checkpoint PATH]
 
 The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
-``--backend isaaclab`` runs Isaac Lab kit-less (Newton / MuJoCo-Warp physics), on the CPU too; for the PhysX
-preset use Isaac Lab's own launcher: ``isaaclab train --task RoArm-Reach presets=physx``.
+``--backend isaaclab`` runs Isaac Lab kit-less (Newton / MuJoCo-Warp physics), on the CPU too. ``--physics physx``
+(the default when Isaac Sim is installed), ``--video`` and ``--distributed`` hand the run to Isaac Lab's own
+launcher, ``isaaclab train --rl_library rsl_rl`` (``--print_command`` shows that command): it starts Isaac Sim,
+records videos and runs multi-GPU / multi-node training under ``torchrun``. ``--headless`` is accepted for
+familiarity: everything here runs headless.
 Logs go to logs/rsl_rl/<task>/<time>/: checkpoints model_<it>.pt, params/env.yaml and params/agent.yaml,
 tensorboard events and learning_curves.png at the end.
 """
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -56,6 +61,15 @@ def main(argv=None) -> int:
     parser.add_argument("--log_root", default="logs/rsl_rl")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
+    isaac = parser.add_argument_group("Isaac Lab")
+    isaac.add_argument("--physics", choices=("newton_mjwarp", "physx"), default=None,
+                       help="physics preset (default: physx with Isaac Sim installed, else newton_mjwarp kit-less)")
+    isaac.add_argument("--headless", action="store_true", help="accepted; runs are always headless")
+    isaac.add_argument("--video", action="store_true", help="record videos (Isaac Sim; via isaaclab train)")
+    isaac.add_argument("--distributed", action="store_true",
+                       help="multi-GPU/multi-node with torch.distributed (via isaaclab train; start with torchrun)")
+    isaac.add_argument("--print_command", action="store_true",
+                       help="print the isaaclab train command a hand-off would run, and exit")
     args = parser.parse_args(argv)
 
     backend, why = pick_backend(args.backend)
@@ -71,6 +85,29 @@ def main(argv=None) -> int:
             return 2
     if args.resume and args.init_from:
         print("error: use either --resume or --init_from", file=sys.stderr)
+        return 2
+    if backend == "isaaclab":
+        from roarm_lab.isaaclab import launcher
+
+        physics = args.physics or launcher.default_physics()
+        if launcher.needs_isaaclab_launcher(physics, args.video, args.distributed) or args.print_command:
+            if args.init_from:
+                print("error: --init_from is for train.py's own runs; use --checkpoint with isaaclab train",
+                      file=sys.stderr)
+                return 2
+            cmd = launcher.isaaclab_train_command(args.task, args.num_envs, args.seed, args.device, physics,
+                                                  args.max_iterations, args.video, args.distributed,
+                                                  args.checkpoint)
+            print("[roarm-lab] hand-off to Isaac Lab's launcher: " + shlex.join(cmd))
+            if args.print_command:
+                return 0
+            problem = launcher.launcher_problem(physics, args.video)
+            if problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return 2
+            return subprocess.call(cmd)
+    elif args.physics or args.video or args.distributed:
+        print("error: --physics, --video and --distributed are Isaac Lab options (--backend isaaclab)", file=sys.stderr)
         return 2
 
     from rsl_rl.runners import OnPolicyRunner

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from roarm_lab.isaaclab import launcher
 from roarm_lab.training.progress import progress_line
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,3 +97,29 @@ def test_learning_curves_refuse_an_empty_directory(tmp_path):
 
     with pytest.raises(ValueError, match="no training scalars"):
         plot_learning_curves(tmp_path)
+
+
+def test_isaac_lab_hand_off_command_carries_the_options(tmp_path):
+    """--distributed (like --video and PhysX) goes to Isaac Lab's own launcher; --print_command shows the call."""
+    result = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--backend", "isaaclab", "--distributed",
+                  "--num_envs", "4096", "--max_iterations", "7", "--device", "cuda:0", "--print_command",
+                  "--log_root", tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = next(x for x in result.stdout.splitlines() if "hand-off to Isaac Lab's launcher" in x)
+    args = shlex.split(line.split(": ", 1)[1])
+    assert args[1:7] == ["-m", "isaaclab", "train", "--rl_library", "rsl_rl", "--task"] and args[7] == "RoArm-Lift"
+    for flag, value in (("--num_envs", "4096"), ("--max_iterations", "7"), ("--device", "cuda:0")):
+        assert args[args.index(flag) + 1] == value
+    assert "--distributed" in args and "--video" not in args
+    assert "agent.device=cuda:0" in args
+    assert args[-1] == ("presets=physx" if launcher.isaac_sim_installed() else "presets=newton_mjwarp")
+
+
+def test_isaac_lab_only_options_are_refused_elsewhere(tmp_path):
+    video = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Reach", "--backend", "mujoco", "--video",
+                 "--log_root", tmp_path)
+    assert video.returncode == 2 and "Isaac Lab options" in video.stderr
+    if not launcher.isaac_sim_installed():
+        physx = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Reach", "--backend", "isaaclab", "--physics",
+                     "physx", "--log_root", tmp_path)
+        assert physx.returncode == 2 and "needs Isaac Sim" in physx.stderr
