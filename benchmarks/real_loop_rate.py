@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
 """Closed-loop rate of the real-arm runner against the firmware emulator on a pseudo-terminal with wire pacing:
-feedback -> observation -> ONNX -> safety layer -> T:102 (+ T:105 in the same write), with no rate limit.
+feedback -> observation -> ONNX -> safety layer -> T:102, with no rate limit, in both feedback modes.
 
-    python benchmarks/real_loop_rate.py [--policy X.onnx] [--seconds 5] [--baud 115200] [--command-first]
+    python benchmarks/real_loop_rate.py [--policy X.onnx] [--seconds 5] [--baud 115200] [--mode stream|request|both]
 
-Without --policy a randomly initialised Reach actor is exported (same network, same cost). The feedback request
-goes out before the T:102 as play_real.py sends it; --command-first sends the T:102 first (ArmTransport.exchange's
-default order). Jitter is |step interval - mean step interval|. Last line: ``rate_hz=<x> p99_jitter_ms=<y>``
-(goal >= 50 Hz and <= 3 ms).
+* ``request``: a T:105 goes out with each T:102 (before it, as play_real.py --feedback request sends it;
+  --command-first: after it) and the step waits for the T:1051 reply.
+* ``stream`` (play_real.py's default): the InfoPrint=2 stream stays on; each step waits for a frame no step has
+  used, then writes the T:102 without waiting.
+
+The emulator runs in its own process, as the arm is its own device (in-process it would share the GIL with the
+loop). Without --policy a randomly initialised Reach actor is exported (same network, same cost). Rates count only
+steps that used a reading no earlier step had used. Jitter is |step interval - mean step interval|. The stream's own
+timing is shown too: the arrival jitter of 100 frames read right after the loop, and the wire limit (115200 baud /
+10 bits / line length). Last line, for the stream mode (the request mode when only it ran):
+``rate_hz=<x> p99_jitter_ms=<y>`` (goal >= 50 Hz and <= 3 ms).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,16 +30,19 @@ import torch
 
 from roarm_lab.deploy import PolicyPackage
 from roarm_lab.deploy.export import export_policy_package
-from roarm_lab.real import SerialTransport
-from roarm_lab.real.emulator import Emulator, EmulatorConfig
+from roarm_lab.real import SerialTransport, StreamingSerialTransport
 from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig
+from roarm_lab.real.runner.gc_freeze import frozen_heap
 from roarm_lab.real.runner.safety_layer import SafetyLayer
-from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET
+from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET, REQUEST, STREAM
+from roarm_lab.real.runner.stream_link import StreamArmLink
 from roarm_lab.real.runner.summary import loop_timing
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
 
 TASK = "RoArm-Reach"
+CONNECT = dict(settle_s=0.1, boot_timeout_s=10.0)
+FRAME_TIMEOUT_S = 0.2
 
 
 def reach_package(directory: Path) -> PolicyPackage:
@@ -41,34 +52,95 @@ def reach_package(directory: Path) -> PolicyPackage:
     return PolicyPackage.load(export_policy_package(random_actor(TASK), TASK, directory / "policy.onnx"))
 
 
+def start_emulator(baud: int) -> tuple[subprocess.Popen, str]:
+    """``python -m roarm_lab.real.emulator`` in its own process; returns it and its pseudo-terminal path."""
+    proc = subprocess.Popen([sys.executable, "-m", "roarm_lab.real.emulator", "--boot-s", "0.1", "--baud", str(baud)],
+                            stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("serial (pty): "):
+        proc.terminate()
+        raise RuntimeError(f"the emulator did not start: {line!r}")
+    return proc, line.split(": ", 1)[1].strip()
+
+
+def stream_timing(arm: StreamingSerialTransport, frames: int = 100) -> dict[str, float]:
+    """How the frames themselves arrive, read with no loop running: rate, p99 interval jitter, line length."""
+    arrived, seq = [], 0
+    bytes_before, lines_before = arm.reader.stats.bytes, arm.reader.stats.lines
+    for _ in range(frames):
+        frame = arm.next_feedback(seq, FRAME_TIMEOUT_S)
+        arrived.append(frame.arrived)
+        seq = frame.seq
+    intervals = np.diff(arrived)
+    line_bytes = (arm.reader.stats.bytes - bytes_before) / max(arm.reader.stats.lines - lines_before, 1)
+    return {"rate_hz": len(intervals) / (arrived[-1] - arrived[0]), "line_bytes": line_bytes,
+            "p99_jitter_ms": float(np.percentile(np.abs(intervals - intervals.mean()), 99) * 1000)}
+
+
+def run_mode(mode: str, port: str, baud: int, policy: PolicyPackage, seconds: float,
+             command_first: bool) -> dict:
+    """One free-running loop in ``mode``; the loop timing, the feedback timeouts and (stream) the frame timing."""
+    extra = {}
+    if mode == STREAM:
+        arm = StreamingSerialTransport(port, baud=baud, **CONNECT)
+        link = StreamArmLink(arm, FeedbackWatchdog(1.0), frame_timeout_s=FRAME_TIMEOUT_S)
+    else:
+        arm = SerialTransport(port, baud=baud, **CONNECT)
+        link = ArmLink(arm, FeedbackWatchdog(1.0), feedback_first=not command_first)
+    with arm, frozen_heap():  # as play_real.py runs it: no full garbage-collection pauses in the loop
+        link.refresh()
+        loop = ControlLoop(link, policy, DEFAULT_REACH_TARGET, SafetyLayer(),
+                           LoopConfig(rate_hz=None, duration_s=seconds))
+        timing = loop_timing(loop.run(), rate_hz=None)
+        if mode == STREAM:  # afterwards: the arm is away from home, so the lines are as long as in the loop
+            extra["stream"] = stream_timing(arm)
+    return {"timing": timing, "timeouts": link.timeouts, "frames_unused": link.frames_unused, **extra}
+
+
+def _ms(p: dict | None) -> str:
+    return "n/a" if p is None else f"p50={p['p50']:.2f} p99={p['p99']:.2f} max={p['max']:.2f}"
+
+
+def report(mode: str, result: dict, baud: int, command_first: bool) -> None:
+    timing = result["timing"]
+    how = ("T:102 then T:105" if command_first else "T:105 then T:102") if mode == REQUEST else "stream frames"
+    print(f"[{mode}] baud={baud} feedback='{how}' steps={timing['steps']} fresh_steps={timing['fresh_steps']} "
+          f"seconds={timing['elapsed_s']:.2f} feedback_timeouts={result['timeouts']}"
+          + ("" if result["frames_unused"] is None else f" frames_unused={result['frames_unused']}"))
+    print(f"[{mode}] rate_hz={timing['fresh_rate_hz']:.1f} (all steps {timing['rate_hz']:.1f}) | jitter_ms "
+          f"{_ms(timing['jitter_ms'])} | round_trip_ms {_ms(timing['round_trip_ms'])} | feedback_age_ms "
+          f"{_ms(timing['feedback_age_ms'])}")
+    if "stream" in result:
+        s = result["stream"]
+        wire_hz = baud / 10 / s["line_bytes"] if baud else float("inf")
+        print(f"[{mode}] the stream alone: {s['rate_hz']:.1f} frames/s, arrival p99_jitter_ms={s['p99_jitter_ms']:.2f}"
+              f", lines ~{s['line_bytes']:.0f} bytes -> wire limit {wire_hz:.1f} frames/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policy", type=Path, help="a Reach policy package (default: a random actor)")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per mode")
     parser.add_argument("--baud", type=int, default=115200, help="emulated wire pacing (0 = unpaced)")
-    parser.add_argument("--command-first", action="store_true", help="T:102 before T:105 in each write")
+    parser.add_argument("--mode", choices=(STREAM, REQUEST, "both"), default="both")
+    parser.add_argument("--command-first", action="store_true", help="request mode: T:102 before T:105")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
     with tempfile.TemporaryDirectory() as tmp:
         policy = PolicyPackage.load(args.policy) if args.policy else reach_package(Path(tmp))
-    with Emulator(EmulatorConfig(boot_duration_s=0.1, baud=args.baud)) as emu, \
-            SerialTransport(emu.port, baud=args.baud or 115200, settle_s=0.1, boot_timeout_s=5.0) as arm:
-        link = ArmLink(arm, FeedbackWatchdog(1.0), feedback_first=not args.command_first)
-        link.refresh()
-        loop = ControlLoop(link, policy, DEFAULT_REACH_TARGET, SafetyLayer(),
-                           LoopConfig(rate_hz=None, duration_s=args.seconds))
-        timing = loop_timing(loop.run(), rate_hz=None)
-    jitter, round_trip = timing["jitter_ms"], timing["round_trip_ms"]
-    order = "T:102 then T:105" if args.command_first else "T:105 then T:102"
-    print(f"emulator baud={args.baud} order='{order}' steps={timing['steps']} seconds={timing['elapsed_s']:.2f} "
-          f"feedback_timeouts={link.timeouts}")
-    print(f"round_trip_ms p50={round_trip['p50']:.2f} p99={round_trip['p99']:.2f} | jitter_ms "
-          f"p50={jitter['p50']:.2f} p99={jitter['p99']:.2f} max={jitter['max']:.2f} | mean step "
-          f"{1000 / timing['rate_hz']:.2f} ms")
-    rt = np.asarray([r for r in loop.stats.round_trip_s if r is not None]) * 1000
-    print(f"compute per step (mean step - mean round trip): {1000 / timing['rate_hz'] - rt.mean():.2f} ms")
-    print(f"rate_hz={timing['rate_hz']:.1f} p99_jitter_ms={jitter['p99']:.2f}")
+    modes = [REQUEST, STREAM] if args.mode == "both" else [args.mode]
+    proc, port = start_emulator(args.baud)
+    try:
+        results = {mode: run_mode(mode, port, args.baud or 115200, policy, args.seconds, args.command_first)
+                   for mode in modes}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for mode, result in results.items():
+        report(mode, result, args.baud, args.command_first)
+    best = results[modes[-1]]["timing"]
+    print(f"rate_hz={best['fresh_rate_hz']:.1f} p99_jitter_ms={best['jitter_ms']['p99']:.2f}")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,18 @@ exit 1. Ctrl+C and faults end with a T:102 to the last measured pose (never T:0,
 --target is the task command (m, world frame: origin on the mounting surface under the base axis, z up); Reach
 defaults to (0.25, 0.10, 0.15). Object tasks (Lift, PickPlace) observe a cube the arm cannot measure: they run only
 with a fixed --object X Y Z, which the policy then sees never move - for trying the pipeline, not for grasping.
---dry-run does everything but the motion commands: it reads feedback (T:105) and prints each T:102 it would send.
+--dry-run does everything but the motion commands: it reads feedback and prints each T:102 it would send.
 
-The log directory (--log, default logs/real/<time>/) gets steps.jsonl (per step: time, measured joints, estimated
-velocities, observation, raw action, policy target, command after safety, clamps, round trip), summary.json and
-joints.png (commanded vs measured). Over HTTP each step is two requests; users measure ~3 Hz over Wi-Fi (facts §1.5),
-so expect the watchdog to stop the run: use USB serial. LeRobot recording (--record) is issue 7, not here.
+--feedback stream (the default over serial) leaves the arm's InfoPrint=2 stream on and uses it as the state: a
+reader thread keeps the newest T:1051 frame (~50 frames/s at 115200 baud), each step takes the newest frame no step
+has used, and the T:102 is written without waiting; the watchdog measures the age of the newest frame. --feedback
+request turns the stream off and sends a T:105 with each T:102 (one ~22 ms round trip per step at 115200 baud).
+
+The log directory (--log, default logs/real/<time>/) gets steps.jsonl (per step: time, feedback age and number,
+measured joints, estimated velocities, observation, raw action, policy target, command after safety, clamps, round
+trip), summary.json and joints.png (commanded vs measured). Over HTTP each step is two requests; users measure
+~3 Hz over Wi-Fi (facts §1.5), so expect the watchdog to stop the run: use USB serial. LeRobot recording (--record)
+is issue 7, not here.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from roarm_lab.real.runner.session import (
     DEFAULT_REPLY_TIMEOUT_S,
     DEFAULT_STALE_PERIODS,
     DEFAULT_START_SPEED_RAD_S,
+    FEEDBACK_MODES,
     LinkOptions,
     PlayOptions,
     play,
@@ -71,11 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--start-speed", type=float, default=DEFAULT_START_SPEED_RAD_S, metavar="RAD_S",
                    help=f"joint speed of the move to the start pose (default {DEFAULT_START_SPEED_RAD_S})")
     c = p.add_argument_group("serial link")
+    c.add_argument("--feedback", choices=FEEDBACK_MODES,
+                   help="state source: the arm's T:1051 stream (default over serial) or a T:105 request per step "
+                        "(the only choice over HTTP)")
     c.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     c.add_argument("--boot-timeout", type=float, default=DEFAULT_BOOT_TIMEOUT_S, help="seconds to wait for a boot")
     c.add_argument("--settle", type=float, default=0.5, help="seconds without boot output before the arm counts as up")
     c.add_argument("--reply-timeout", type=float, default=DEFAULT_REPLY_TIMEOUT_S,
-                   help=f"seconds to wait for each T:1051 reply (one retry; default {DEFAULT_REPLY_TIMEOUT_S})")
+                   help=f"seconds to wait for each T:1051 reply (one retry; default {DEFAULT_REPLY_TIMEOUT_S}); "
+                        "stream: a step waits twice this for a new frame")
     p.add_argument("--no-plot", action="store_true", help="skip joints.png")
     return p
 
@@ -93,12 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         safety = SafetyConfig(margin_rad=args.margin, max_step_rad=args.max_step, max_lead_rad=args.max_lead,
                               workspace=WorkspaceBox(tuple(args.workspace[:3]), tuple(args.workspace[3:])))
+        link = LinkOptions(port=args.port, http_host=args.http, baud=args.baud, boot_timeout_s=args.boot_timeout,
+                           settle_s=args.settle, reply_timeout_s=args.reply_timeout, feedback=args.feedback)
     except ValueError as e:
         parser.error(str(e))
     options = PlayOptions(
         policy=args.policy,
-        link=LinkOptions(port=args.port, http_host=args.http, baud=args.baud, boot_timeout_s=args.boot_timeout,
-                         settle_s=args.settle, reply_timeout_s=args.reply_timeout),
+        link=link,
         dry_run=args.dry_run, duration_s=args.duration, target=args.target, object_pos=args.object,
         log_dir=args.log, safety=safety, start_speed_rad_s=args.start_speed, stale_periods=args.stale_periods,
         plot=not args.no_plot,

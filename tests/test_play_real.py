@@ -1,5 +1,6 @@
 """scripts/play_real.py end to end: a tiny trained Reach policy, exported, run through real pyserial on a real
-pseudo-terminal against the firmware emulator; and the faults it must survive or stop on safely."""
+pseudo-terminal against the firmware emulator; and the faults it must survive or stop on safely. Serial runs here
+use ``--feedback request`` (a T:105 per step); the stream-fed default is tested in test_stream_feedback.py."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def emu():
 
 def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float | None = 2.0, plot=False) -> int:
     argv = ["--policy", str(policy), "--port", emu.port, "--log", str(log), "--settle", "0.1", "--boot-timeout",
-            "5", "--start-speed", "4", *extra]
+            "5", "--start-speed", "4", "--feedback", "request", *extra]
     argv += [] if duration is None else ["--duration", str(duration)]
     argv += [] if plot else ["--no-plot"]
     return PLAY_REAL(argv)

@@ -3,6 +3,7 @@ scheduler, the start-pose checks and path, the summary timing, the default Reach
 
 from __future__ import annotations
 
+import gc
 import math
 
 import numpy as np
@@ -20,6 +21,7 @@ from roarm_lab.real.runner import (
     WorkspaceBox,
 )
 from roarm_lab.real.runner.control_loop import LoopStats
+from roarm_lab.real.runner.gc_freeze import frozen_heap
 from roarm_lab.real.runner.scheduler import RateScheduler
 from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET
 from roarm_lab.real.runner.start_pose import check_arm_state, check_start_path, plan_start_path
@@ -159,6 +161,14 @@ def test_watchdog_fires_after_its_limit():
         w.check(10.15)
     w.feed(10.15)
     w.check(10.2)
+
+
+def test_the_motion_loops_run_with_the_heap_frozen():
+    before = gc.get_freeze_count()
+    with pytest.raises(RuntimeError), frozen_heap():
+        assert gc.get_freeze_count() > before  # a full collection would skip these objects
+        raise RuntimeError("a fault")
+    assert gc.get_freeze_count() == 0  # unfrozen on the way out, fault or not
 
 
 class FakeClock:

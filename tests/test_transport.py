@@ -102,6 +102,7 @@ def test_stream_turned_back_on_is_tolerated_and_quieted(emu):
         emu.http_request('{"T":605,"cmd":2}')  # e.g. someone used the web UI
         time.sleep(0.1)
         assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+        time.sleep(0.05)  # while streaming, the firmware reads the T:605 at its next loop iteration (~20 ms)
         assert arm.unsolicited_feedback > 0 and emu.snapshot().info_print == 0
 
 

@@ -49,6 +49,10 @@ class TransportTimeoutError(TransportError):
     """The arm did not answer in time."""
 
 
+class StaleStreamError(TransportTimeoutError):
+    """The InfoPrint=2 feedback stream has no frame as fresh as asked: it stopped, lags, or its lines are lost."""
+
+
 class DisconnectedError(TransportError):
     """The port, socket or HTTP host went away, or the transport was closed."""
 

@@ -41,15 +41,23 @@ class ArmTransport(ABC):
         self.close()
 
 
-def open_transport(port: str | None = None, http_host: str | None = None, **options: Any) -> ArmTransport:
+def open_transport(port: str | None = None, http_host: str | None = None, *, stream: bool = False,
+                   **options: Any) -> ArmTransport:
     """A :class:`SerialTransport` for ``port`` (device path or pyserial URL) or an :class:`HttpTransport` for
-    ``http_host``; ``options`` go to its constructor."""
+    ``http_host``; ``options`` go to its constructor. ``stream``: serial only, a :class:`StreamingSerialTransport`
+    that reads the InfoPrint=2 feedback stream instead of requesting feedback."""
     if (port is None) == (http_host is None):
         raise ValueError("give exactly one of port (serial) or http_host")
     if port is not None:
+        if stream:
+            from roarm_lab.real.stream_transport import StreamingSerialTransport
+
+            return StreamingSerialTransport(port, **options)
         from roarm_lab.real.serial_transport import SerialTransport
 
         return SerialTransport(port, **options)
+    if stream:
+        raise ValueError("HTTP has no feedback stream (facts §1.4): each reading is a T:105 request")
     from roarm_lab.real.http_transport import HttpTransport
 
     return HttpTransport(http_host, **options)

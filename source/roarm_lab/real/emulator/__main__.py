@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--torn", type=float, default=0.0, metavar="P", help="probability a printed line is torn")
     f.add_argument("--drop", type=float, default=0.0, metavar="P", help="probability a printed line is lost")
     f.add_argument("--latency", type=float, default=0.0, metavar="S", help="delay before each command is seen")
+    f.add_argument("--output-latency", type=float, default=0.0, metavar="S",
+                   help="delay before each printed line reaches the host")
     f.add_argument("--stuck", choices=JOINT_NAMES, help="this joint's servo ignores position commands")
     f.add_argument("--disconnect-after", type=float, metavar="S", help="close the port S s after the host opens it")
     f.add_argument("--disconnect-after-lines", type=int, metavar="N", help="... or after N lines reached the host")
@@ -51,7 +53,8 @@ def config_from_args(a: argparse.Namespace) -> EmulatorConfig:
         estop_duration_s=a.estop_s,
         variation=ArmVariation(speed_scale=a.speed_scale, settle_offset_rad=tuple(a.settle_offset),
                                load_scale=a.load_scale),
-        faults=Faults(torn_frame_prob=a.torn, drop_line_prob=a.drop, latency_s=a.latency, stuck_joint=a.stuck,
+        faults=Faults(torn_frame_prob=a.torn, drop_line_prob=a.drop, latency_s=a.latency,
+                      output_latency_s=a.output_latency, stuck_joint=a.stuck,
                       disconnect_after_s=a.disconnect_after, disconnect_after_lines=a.disconnect_after_lines,
                       dead_bus=a.dead_bus, seed=a.seed),
     )

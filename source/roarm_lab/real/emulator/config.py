@@ -36,6 +36,9 @@ class Faults:
     torn_frame_prob: float = 0.0  # a printed line loses its tail and `\r\n`, so it merges with the next one
     drop_line_prob: float = 0.0  # a printed line never arrives
     latency_s: float = 0.0  # extra delay before the firmware sees each received line
+    #: extra delay before each printed line reaches the host (a lagging USB bridge or host): switched on while the
+    #: stream runs, it leaves a gap of this length, then stale frames
+    output_latency_s: float = 0.0
     stuck_joint: str | None = None  # this joint's servo ignores position commands (and pushes against the block)
     disconnect_after_s: float | None = None  # close the port this long after the host first opens it
     disconnect_after_lines: int | None = None  # ... or after this many printed lines have reached the host
@@ -45,8 +48,9 @@ class Faults:
     def __post_init__(self) -> None:
         if self.stuck_joint is not None and self.stuck_joint not in JOINT_NAMES:
             raise EmulatorError(f"stuck_joint must be one of {', '.join(JOINT_NAMES)}, got {self.stuck_joint!r}")
-        if not (0 <= self.torn_frame_prob <= 1 and 0 <= self.drop_line_prob <= 1 and self.latency_s >= 0):
-            raise EmulatorError("fault probabilities must be in [0, 1] and latency >= 0")
+        if not (0 <= self.torn_frame_prob <= 1 and 0 <= self.drop_line_prob <= 1 and self.latency_s >= 0
+                and self.output_latency_s >= 0):
+            raise EmulatorError("fault probabilities must be in [0, 1] and latencies >= 0")
 
 
 @dataclass

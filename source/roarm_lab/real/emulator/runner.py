@@ -1,6 +1,11 @@
 """The emulated arm as a running device: the firmware core on a pseudo-terminal and/or TCP, driven by one
 background thread that paces the wire and applies the output faults.
 
+The firmware's main loop reads serial commands, then (InfoPrint=2) prints one T:1051 line; `println` blocks while
+the UART TX FIFO is full, so at 115200 baud the wire sets the loop rate (~50 lines/s, facts §1.1). While streaming,
+received lines are therefore handled once per loop iteration, just before that iteration's stream line, and a
+T:105 reply goes out as a whole line between two stream lines. With the stream off, lines are handled on arrival.
+
     with Emulator(EmulatorConfig(boot_duration_s=0.1)) as emu:
         with SerialTransport(emu.port) as arm:
             print(arm.feedback().q_model)
@@ -203,7 +208,8 @@ class Emulator:
             if data:
                 self._receive(data, now)
         self.core.advance(now)
-        self._deliver_input(now)
+        if not self._loop_paced():
+            self._deliver_input(now)
         self._maybe_stream(now)
         self._queue_output(now)
         self._flush_output(now)
@@ -212,6 +218,10 @@ class Emulator:
 
     def _host_connected(self) -> bool:
         return any(link.connected for link in self._links)
+
+    def _loop_paced(self) -> bool:
+        """The stream runs: the main loop goes at the stream's pace and handles input once per iteration."""
+        return self.core.streaming and self._host_connected()
 
     def _on_open(self, now: float) -> None:
         self.wire_stats["opens"] += 1
@@ -254,11 +264,14 @@ class Emulator:
             self.core.receive_line(line, now)
 
     def _maybe_stream(self, now: float) -> None:
-        if not (self.core.streaming and self._host_connected()) or now < self._next_stream:
+        """One main-loop iteration while streaming: the commands received so far, then the feedback line."""
+        if not self._loop_paced() or now < self._next_stream:
             return
         if self._tx_free_at - now > self.config.wire_seconds(TX_FIFO_BYTES):
             return  # println would block: the loop waits for the wire
-        self.core.print_feedback()
+        self._deliver_input(now)
+        if self.core.streaming:  # a command may have stopped the stream or blocked the firmware
+            self.core.print_feedback()
         self._next_stream = now + 1.0 / self.config.stream_hz
 
     def _queue_output(self, now: float) -> None:
@@ -289,7 +302,7 @@ class Emulator:
         self._tx_free_at = now
 
     def _flush_output(self, now: float) -> None:
-        while self._tx and self._tx[0][0] <= now:
+        while self._tx and self._tx[0][0] + self.config.faults.output_latency_s <= now:
             _, data = self._tx.popleft()
             self._write_links(data)
             if self._host_connected() and data.endswith(b"\n"):
@@ -313,8 +326,8 @@ class Emulator:
     def _wait_time(self, now: float) -> float:
         times = [now + _IDLE_WAIT_S]
         if self._tx:
-            times.append(self._tx[0][0])
-        if self._rx_lines and not self.core.busy():
+            times.append(self._tx[0][0] + self.config.faults.output_latency_s)
+        if self._rx_lines and not self.core.busy() and not self._loop_paced():
             times.append(self._rx_lines[0][0])
         if (t := self.core.next_event_time(now)) is not None:
             times.append(t)

@@ -6,7 +6,9 @@
 * :mod:`.safety_layer` - joint limits with a margin, per-step change bound, TCP workspace box, non-finite guard
 * :mod:`.watchdog` - stop when fresh feedback stops coming
 * :mod:`.arm_link` - the transport as the loops use it: one request per step, velocity estimate, hold, dry run
+* :mod:`.stream_link` - the same fed by the InfoPrint=2 stream: the newest unused frame per step (``--feedback``)
 * :mod:`.scheduler` - control-step timing on the monotonic clock
+* :mod:`.gc_freeze` - no full garbage-collection pauses during the motion loops
 * :mod:`.stop_request` - Ctrl+C / SIGTERM as a request the loops honour at the next step
 * :mod:`.run_log`, :mod:`.summary`, :mod:`.plot` - ``steps.jsonl``, ``summary.json`` and ``joints.png``
 * :mod:`.errors` - why a run refused to start or stopped

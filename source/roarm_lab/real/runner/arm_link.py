@@ -1,5 +1,6 @@
 """The arm as the runner's motion loops use it: one request per control step, the newest fresh feedback and the
-joint velocity estimated from it, the watchdog, the hold, and ``--dry-run`` (feedback reads only)."""
+joint velocity estimated from it, the watchdog, the hold, and ``--dry-run`` (feedback reads only). The stream-fed
+variant is :class:`roarm_lab.real.runner.stream_link.StreamArmLink`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class ArmLink:
     """Wraps a transport. A reply that times out is counted, not raised: the step goes without fresh feedback and
     the watchdog decides when that is too long. Link failures (DisconnectedError, ArmResetError) propagate."""
 
+    mode = "request"  # each reading is a T:105 request
+    source = "T:105 feedback requests"
+    frames_unused: int | None = None  # stream frames no step used (stream mode only)
+
     def __init__(self, arm: ArmTransport, watchdog: FeedbackWatchdog, *, dry_run: bool = False,
                  feedback_first: bool = True, echo: Callable[[str], None] = print,
                  clock: Callable[[], float] = time.monotonic):
@@ -34,6 +39,7 @@ class ArmLink:
         self.latest: Feedback | None = None  # the newest fresh feedback
         self.latest_t: float | None = None  # when it arrived
         self.fresh = False  # it arrived after the last command was sent
+        self.feedback_seq = 0  # the number of that reading (1, 2, ...), so a step can show it used a new one
         self.joint_velocity = np.zeros(6)  # rad/s, difference of the last two fresh readings
         self.timeouts = 0
         self.commands_sent = 0
@@ -70,11 +76,13 @@ class ArmLink:
     def check_watchdog(self, now: float) -> None:
         self.watchdog.check(now)
 
-    def _accept(self, fb: Feedback) -> None:
-        t = self._clock()
+    def _accept(self, fb: Feedback, arrived: float | None = None, seq: int | None = None) -> None:
+        """Take a reading that arrived at ``arrived`` (default: now), numbered ``seq`` (default: the next)."""
+        t = self._clock() if arrived is None else arrived
         if self.latest is not None and t > self.latest_t:
             self.joint_velocity = (np.asarray(fb.q_model) - self.latest.q_model) / (t - self.latest_t)
         self.latest, self.latest_t, self.fresh = fb, t, True
+        self.feedback_seq = self.feedback_seq + 1 if seq is None else seq
         self.watchdog.feed(t)
 
     def hold(self, safety: SafetyLayer) -> str:

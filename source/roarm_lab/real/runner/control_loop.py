@@ -1,12 +1,15 @@
 """The closed loop on the real arm: feedback -> observation -> policy -> safety layer -> `T:102`, at the package's
 control rate on the monotonic clock.
 
-Each step uses the newest fresh feedback: the `T:1051` that came back with the previous command, so the state the
-policy sees is about one control period old; training randomizes 0-2 periods of action latency. The `T:105` goes
-out just before the `T:102`, in one write (``exchange(feedback_first=True)``): the reading is taken before the
-servos respond to the command in either order, and this way the ~230-byte reply travels while the ~130-byte command
-still arrives (115200 baud, facts §1.1). The round trip is then ~22 ms instead of ~34 ms, which is what lets 30 Hz
-(33 ms) fit on the wire. The observation is computed exactly as in simulation
+Each step uses the newest feedback no earlier step has used. With ``--feedback stream`` (:class:`StreamArmLink`)
+that is the newest frame of the InfoPrint=2 stream (~50 frames/s at 115200 baud), waiting for the next one when
+none has come since the last step; the `T:102` is then written without waiting for anything. With ``--feedback
+request`` (:class:`ArmLink`) it is the `T:1051` that came back with the previous command, about one control period
+old; training randomizes 0-2 periods of action latency. There the `T:105` goes out just before the `T:102`, in one
+write (``exchange(feedback_first=True)``): the reading is taken before the servos respond to the command in either
+order, and this way the ~230-byte reply travels while the ~130-byte command still arrives (115200 baud, facts
+§1.1), a ~22 ms round trip instead of ~34 ms, which is what lets 30 Hz (33 ms) fit on the wire. Each step logs the
+age of its feedback and the reading's number. The observation is computed exactly as in simulation
 (:meth:`PolicyPackage.observation_from_state`, the task's own term functions): the firmware reports no joint
 velocities (facts §2.7), so they are the difference of the last two fresh readings over the time between them;
 ``last_action`` is the previous raw policy action, zero at the start and after a non-finite one.
@@ -22,6 +25,7 @@ import numpy as np
 
 from roarm_lab.deploy import PolicyPackage
 from roarm_lab.real.commands import MoveJoints
+from roarm_lab.real.errors import RealArmError
 from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.errors import PolicyOutputError
 from roarm_lab.real.runner.run_log import RunLog, StepRecord
@@ -53,6 +57,8 @@ class LoopStats:
 
     t: list[float] = field(default_factory=list)  # step start, s since the loop started
     round_trip_s: list[float | None] = field(default_factory=list)
+    feedback_age_s: list[float | None] = field(default_factory=list)  # of the reading the step used
+    feedback_seq: list[int | None] = field(default_factory=list)  # that reading's number: equal = reused
     measured: list[tuple[float, ...] | None] = field(default_factory=list)
     commanded: list[tuple[float, ...] | None] = field(default_factory=list)
     skipped_ticks: int = 0
@@ -96,7 +102,12 @@ class ControlLoop:
 
     def _step(self, t: float) -> None:
         k, link = self.stats.steps, self.link
-        if not link.fresh and not link.refresh():
+        try:
+            got_feedback = link.fresh or link.refresh()
+        except RealArmError:  # lost, or the arm rebooted: nothing was sent this step
+            self._record(StepRecord(k, t, "link_failed", (self._clock() - link.latest_t) * 1000))
+            raise
+        if not got_feedback:
             self._record(StepRecord(k, t, "no_feedback", (self._clock() - link.latest_t) * 1000))
             return
         q = np.asarray(link.latest.q_model)
@@ -107,7 +118,8 @@ class ControlLoop:
         proposed = self.policy.joint_targets(action)
         safe = self.safety.apply(proposed, q)
         record = StepRecord(k, t, "dry_run" if link.dry_run else "commanded", age_ms, q.tolist(), vel.tolist(),
-                            obs.tolist(), action.tolist(), proposed.tolist(), list(safe.target), list(safe.clamps))
+                            obs.tolist(), action.tolist(), proposed.tolist(), list(safe.target), list(safe.clamps),
+                            feedback_seq=link.feedback_seq)
         self._nonfinite_streak = self._nonfinite_streak + 1 if safe.is_hold else 0
         if self._nonfinite_streak >= self.config.max_nonfinite_steps:
             record.status, record.command = "policy_failed", None
@@ -128,6 +140,8 @@ class ControlLoop:
         stats = self.stats
         stats.t.append(record.t)
         stats.round_trip_s.append(None if record.round_trip_ms is None else record.round_trip_ms / 1000)
+        stats.feedback_age_s.append(None if record.q is None else record.feedback_age_ms / 1000)
+        stats.feedback_seq.append(record.feedback_seq)
         stats.measured.append(None if record.q is None else tuple(record.q))
         stats.commanded.append(None if record.command is None else tuple(record.command))
         if self.log is not None:

@@ -23,15 +23,16 @@ class StepRecord:
     as null.
 
     ``status``: ``commanded`` (a T:102 went out), ``dry_run`` (computed, printed, not sent), ``no_feedback``
-    (the previous reply timed out and this step's read did too: nothing computed or sent), ``link_failed``
-    (the link broke while sending: the command may or may not have reached the arm) or ``policy_failed`` (one
-    non-finite target too many: nothing sent, the run stops).
+    (no new reading came in time: the previous reply timed out and this step's read did too, or no new stream frame
+    arrived; nothing computed or sent), ``link_failed`` (the link broke while reading, or while sending: then the
+    command may or may not have reached the arm) or ``policy_failed`` (one non-finite target too many: nothing
+    sent, the run stops).
     """
 
     step: int
     t: float  # s since the loop started, at the step's start
     status: str
-    feedback_age_ms: float  # age of the feedback the observation used, at the step's start
+    feedback_age_ms: float  # age of the feedback the observation used (since it arrived), when the step used it
     q: list[float] | None = None  # measured joints the observation used
     joint_vel: list[float] | None = None  # estimated by differencing (rad/s)
     obs: list[float] | None = None
@@ -39,7 +40,8 @@ class StepRecord:
     policy_target: list[float] | None = None  # default pose + scale * action, clipped (the simulator's mapping)
     command: list[float] | None = None  # the target after the safety layer: what was (or would be) sent
     clamps: list[str] = field(default_factory=list)  # the safety rules that changed it (kind or kind:joint)
-    round_trip_ms: float | None = None  # T:102 + T:105 written -> T:1051 read
+    round_trip_ms: float | None = None  # T:102 + T:105 written -> T:1051 read (request mode)
+    feedback_seq: int | None = None  # number of the reading used: request = reply count, stream = frame number
 
 
 def _clean(value: Any) -> Any:

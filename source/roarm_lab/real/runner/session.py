@@ -1,7 +1,8 @@
 """One run of a policy package on the real arm, from the file to the summary: what ``scripts/play_real.py`` does.
 
 1. Load the package and check the task inputs; refuse before the port is opened (exit 2).
-2. Connect (USB serial: the arm may reboot and re-home, facts §1.2) and check the feedback: a dead servo bus
+2. Connect (USB serial: the arm may reboot and re-home, facts §1.2; the feedback comes from the InfoPrint=2
+   stream, or from a T:105 request per step with ``--feedback request`` and over HTTP) and check it: a dead servo bus
    (facts §2.7) or joints far outside the limits refuse the run before anything moves (exit 3).
 3. Move slowly to the package's start pose on a checked path (:mod:`.start_pose`).
 4. The control loop (:mod:`.control_loop`) until ``--duration`` ends, Ctrl+C, or a fault.
@@ -28,13 +29,16 @@ from roarm_lab.real.errors import RealArmError
 from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig, LoopStats
 from roarm_lab.real.runner.errors import StopRequested, UnsafeStartError
+from roarm_lab.real.runner.gc_freeze import frozen_heap
 from roarm_lab.real.runner.run_log import PLOT_FILE, RunLog, default_log_dir
 from roarm_lab.real.runner.safety_layer import SafetyConfig, SafetyLayer, WorkspaceBox
 from roarm_lab.real.runner.start_pose import check_arm_state, move_to_start
 from roarm_lab.real.runner.stop_request import StopRequest
+from roarm_lab.real.runner.stream_link import StreamArmLink
 from roarm_lab.real.runner.summary import final_tcp_error_m, format_summary, loop_timing
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
 from roarm_lab.real.serial_transport import DEFAULT_BAUD, DEFAULT_BOOT_TIMEOUT_S
+from roarm_lab.real.stream_transport import StreamingSerialTransport
 from roarm_lab.real.transport import ArmTransport, open_transport
 from roarm_lab.tasks.registry import get_task
 
@@ -44,8 +48,12 @@ DEFAULT_REACH_TARGET = (0.25, 0.10, 0.15)
 DEFAULT_START_SPEED_RAD_S = 0.5  # ~1/10 of the servo's no-load speed (facts §3.6)
 DEFAULT_STALE_PERIODS = 5
 #: Serial reply timeout in the loop: a T:102 + T:105 exchange takes ~32 ms of wire time at 115200 baud (130 + 10
-#: bytes out, ~230 back, facts §1.1); one retry, so a read gives up after 80 ms, inside the watchdog's limit.
+#: bytes out, ~230 back, facts §1.1); one retry, so a read gives up after 80 ms, inside the watchdog's limit. In
+#: stream mode a step waits as long (two timeouts) for a new frame; frames come every ~20 ms.
 DEFAULT_REPLY_TIMEOUT_S = 0.04
+#: Where the feedback comes from: the InfoPrint=2 stream (serial only) or a T:105 request per reading.
+STREAM, REQUEST = "stream", "request"
+FEEDBACK_MODES = (STREAM, REQUEST)
 
 
 class ExitCode(enum.IntEnum):
@@ -63,6 +71,19 @@ class LinkOptions:
     boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S
     settle_s: float = 0.5
     reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_S
+    feedback: str | None = None  # STREAM or REQUEST; None: the stream over serial, requests over HTTP
+
+    def __post_init__(self) -> None:
+        if self.feedback not in (None, *FEEDBACK_MODES):
+            raise ValueError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}, got {self.feedback!r}")
+        if self.http_host is not None and self.feedback == STREAM:
+            raise ValueError("HTTP has no feedback stream (facts §1.4): use --feedback request or a serial --port")
+
+    @property
+    def feedback_mode(self) -> str:
+        if self.feedback is not None:
+            return self.feedback
+        return REQUEST if self.http_host is not None else STREAM
 
 
 @dataclass(frozen=True)
@@ -116,8 +137,18 @@ def open_link(options: LinkOptions, stale_limit_s: float) -> ArmTransport:
     """The transport, its reply timeouts fitted to the watchdog (a read never outlasts it)."""
     if options.http_host is not None:
         return open_transport(http_host=options.http_host, timeout_s=stale_limit_s, retries=0)
-    return open_transport(port=options.port, baud=options.baud, boot_timeout_s=options.boot_timeout_s,
-                          settle_s=options.settle_s, reply_timeout_s=options.reply_timeout_s, retries=1)
+    return open_transport(port=options.port, stream=options.feedback_mode == STREAM, baud=options.baud,
+                          boot_timeout_s=options.boot_timeout_s, settle_s=options.settle_s,
+                          reply_timeout_s=options.reply_timeout_s, retries=1)
+
+
+def make_arm_link(arm: ArmTransport, watchdog: FeedbackWatchdog, options: LinkOptions, *, dry_run: bool,
+                  echo: Callable[[str], None]) -> ArmLink:
+    """The loops' view of ``arm``: stream-fed for a streaming transport, one request per step otherwise."""
+    if isinstance(arm, StreamingSerialTransport):
+        return StreamArmLink(arm, watchdog, frame_timeout_s=2 * options.reply_timeout_s, dry_run=dry_run,
+                             echo=echo)
+    return ArmLink(arm, watchdog, dry_run=dry_run, echo=echo)
 
 
 def _eprint(text: str) -> None:
@@ -147,7 +178,8 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
     with log:
         where = options.link.port or f"http://{options.link.http_host}"
         echo(f"[roarm-lab] {policy.task} policy {options.policy} at {policy.control_hz:g} Hz, command "
-             f"{np.round(command, 3).tolist()} m, arm on {where}"
+             f"{np.round(command, 3).tolist()} m, arm on {where}, feedback from "
+             + ("the T:1051 stream" if options.link.feedback_mode == STREAM else "T:105 requests")
              + (" (dry run: no motion commands)" if options.dry_run else ""))
         if options.link.port is not None:
             echo("[roarm-lab] opening the serial port; a USB connection may reboot the arm and make it re-home "
@@ -164,8 +196,8 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
             log.write_summary(summary)
             return PlayResult(code, summary, log.directory)
         with arm, StopRequest() as stop:
-            link = ArmLink(arm, FeedbackWatchdog(stale_limit_s, options.stale_periods), dry_run=options.dry_run,
-                           echo=echo)
+            link = make_arm_link(arm, FeedbackWatchdog(stale_limit_s, options.stale_periods), options.link,
+                                 dry_run=options.dry_run, echo=echo)
             loop = ControlLoop(link, policy, command, safety,
                                LoopConfig(rate_hz=policy.control_hz, duration_s=options.duration_s),
                                log=log, stop=stop, object_pos=object_pos)
@@ -187,12 +219,13 @@ def _run(link: ArmLink, loop: ControlLoop, policy: PolicyPackage, safety: Safety
          stop: StopRequest, echo: Callable[[str], None]) -> tuple[ExitCode, str, bool]:
     """The motion phases; returns (exit code, outcome, whether to hold the pose)."""
     try:
-        if not link.refresh():
-            raise UnsafeStartError("the arm does not answer T:105 feedback requests")
-        check_arm_state(link.latest, safety)
-        move_to_start(link, policy.action_mapping.default_pose, safety, speed_rad_s=options.start_speed_rad_s,
-                      rate_hz=policy.control_hz, stop=stop, echo=echo)
-        loop.run()
+        with frozen_heap():
+            if not link.refresh():
+                raise UnsafeStartError(f"no feedback from the arm ({link.source})")
+            check_arm_state(link.latest, safety)
+            move_to_start(link, policy.action_mapping.default_pose, safety, speed_rad_s=options.start_speed_rad_s,
+                          rate_hz=policy.control_hz, stop=stop, echo=echo)
+            loop.run()
         return ExitCode.OK, f"completed (--duration {options.duration_s} s)", False
     except (StopRequested, KeyboardInterrupt) as e:
         return ExitCode.OK, f"stopped by the user ({e or 'Ctrl+C'})", True
@@ -220,7 +253,9 @@ def _summary(outcome: str, code: ExitCode, policy: PolicyPackage, command: np.nd
         "object_pos": None if options.object_pos is None else list(options.object_pos),
         "timing": loop_timing(stats, policy.control_hz),
         "clamps": dict(safety.counts),
+        "feedback_mode": link.mode,
         "feedback_timeouts": link.timeouts,
+        "frames_unused": link.frames_unused,
         "final_measured_q": final_q,
         "last_command": list(sent[-1]) if sent else None,
         "final_tcp_error_m": final_tcp_error_m(policy.task, final_q, command),
