@@ -92,13 +92,16 @@ class StreamingSerialTransport(SerialTransport):
         return self.frames.next_after(self.frames.received, self._frame_wait_s).feedback
 
     def exchange(self, command: Command, *, allow_dangerous: bool = False, feedback_first: bool = False) -> Feedback:
-        """The command with a frame: the newest one before it (``feedback_first``) or the first one after it.
-        Unlike a T:105 reply, a frame after the command does not show that the firmware has read the command."""
+        """The command with a frame: the newest one before it (``feedback_first``), or one from a firmware loop
+        iteration that began after the command arrived, so, like a T:105 reply, it shows the command was read.
+        The firmware reads commands before emitting each line (facts §1.1), but the first frame after the write may
+        come from an iteration that began before it: the second one cannot."""
         if feedback_first:
             fb = self.latest_feedback(self._frame_wait_s).feedback
             self.send(command, allow_dangerous=allow_dangerous)
             return fb
         self.send(command, allow_dangerous=allow_dangerous)
+        self.feedback()
         return self.feedback()
 
     def resync(self, quiet_s: float = 0.5, max_s: float = 15.0) -> int:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from roarm_lab.real.commands import MoveJoints, encode
-from roarm_lab.real.errors import RealArmError, StaleStreamError
+from roarm_lab.real.errors import StaleStreamError
 from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.safety_layer import SafetyLayer
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
@@ -65,12 +65,4 @@ class StreamArmLink(ArmLink):
         newest = self.arm.newest_frame
         if newest is not None and newest.seq > self.feedback_seq:
             self._accept(newest.feedback, newest.arrived, newest.seq)
-        outcome = super().hold(safety)
-        if outcome == "sent (T:102 to the last measured pose)":
-            # the frame after the write may come from a loop iteration that began before the command arrived; the
-            # firmware reads commands before emitting each line, so a second frame shows the hold was read
-            try:
-                self.arm.next_feedback(self.arm.frames.received, self.frame_timeout_s * 3)
-            except (StaleStreamError, RealArmError):
-                return "sent (T:102 to the last measured pose), not confirmed: the stream stopped"
-        return outcome
+        return super().hold(safety)
