@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from emulated_arm import emulator, summary_of, when_steps_logged
 from onnx import numpy_helper
 
 from roarm_lab import kinematics
@@ -36,6 +37,7 @@ from roarm_lab.training.policy import runner_cfg
 REPO = Path(__file__).resolve().parents[1]
 TASK = "RoArm-Reach"
 PERIOD_S = 1 / 30
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 MARGIN, MAX_STEP, MAX_LEAD, Z_MIN = 0.02, 0.1, 0.3, 0.03  # the safety defaults
 
 
@@ -44,14 +46,6 @@ def script_main(name: str):
 
 
 PLAY_REAL = script_main("play_real.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +82,7 @@ def nan_package(reach_package, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def emu():
-    e = Emulator(EmulatorConfig(boot_duration_s=0.1, baud=0)).start()
+    e = emulator(baud=0)
     yield e
     e.stop()
     assert e.crash is None
@@ -102,28 +96,8 @@ def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float | 
     return PLAY_REAL(argv)
 
 
-def summary_of(log: Path) -> dict:
-    return json.loads((log / "summary.json").read_text())
-
-
 def t102s(emu: Emulator) -> list[dict]:
     return [c for c in emu.snapshot().executed if c["T"] == 102]
-
-
-def when_steps_logged(log: Path, n: int, action) -> threading.Thread:
-    """Run ``action`` once the run's steps.jsonl has ``n`` lines (polls every 20 ms)."""
-    def wait():
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            path = log / "steps.jsonl"
-            if path.exists() and path.read_text().count("\n") >= n:
-                action()
-                return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=wait, daemon=True)
-    thread.start()
-    return thread
 
 
 # ---------------------------------------------------------------------------------------------------- end to end

@@ -27,15 +27,7 @@ from roarm_lab.training.policy import load_actor, runner_cfg
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "RoArm-Reach"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """These tests run tiny batches: one torch thread is fastest and does not fight other work for the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

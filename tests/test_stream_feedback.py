@@ -4,7 +4,6 @@ emulator, no mocks."""
 
 from __future__ import annotations
 
-import json
 import runpy
 import signal
 import threading
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+from emulated_arm import FAST, emulator, summary_of, when_steps_logged
 
 from roarm_lab.deploy.metadata import INPUT_NAME, OUTPUT_NAME, build_metadata, write_metadata
 from roarm_lab.description import HOME_POSE
@@ -37,14 +37,8 @@ from roarm_lab.real.runner.run_log import read_steps
 REPO = Path(__file__).resolve().parents[1]
 TASK = "RoArm-Reach"
 PERIOD_S = 1 / 30
-FAST = dict(settle_s=0.1, boot_timeout_s=5.0)
 POSE = (0.3, 0.2, 1.2, 0.3, 0.1, 0.5)  # away from zero: T:1051 lines of ~225 bytes, as in a run
 PLAY_REAL = runpy.run_path(str(REPO / "scripts" / "play_real.py"))["main"]
-
-
-def emulator(**config) -> Emulator:
-    config.setdefault("boot_duration_s", 0.1)
-    return Emulator(EmulatorConfig(**config)).start()
 
 
 @pytest.fixture
@@ -182,26 +176,6 @@ def test_torn_and_dropped_frames_are_skipped():
 def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float = 1.5) -> int:
     return PLAY_REAL(["--policy", str(policy), "--port", emu.port, "--log", str(log), "--settle", "0.1",
                       "--boot-timeout", "5", "--start-speed", "4", "--no-plot", "--duration", str(duration), *extra])
-
-
-def summary_of(log: Path) -> dict:
-    return json.loads((log / "summary.json").read_text())
-
-
-def when_steps_logged(log: Path, n: int, action) -> threading.Thread:
-    """Run ``action`` once the run's steps.jsonl has ``n`` lines (polls every 20 ms)."""
-    def wait():
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            path = log / "steps.jsonl"
-            if path.exists() and path.read_text().count("\n") >= n:
-                action()
-                return
-            time.sleep(0.02)
-
-    thread = threading.Thread(target=wait, daemon=True)
-    thread.start()
-    return thread
 
 
 def test_play_real_on_the_stream_tracks_the_commands(tiny_policy, emu, tmp_path, capsys):

@@ -6,6 +6,7 @@ import math
 import time
 
 import pytest
+from emulated_arm import FAST, emulator
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP
@@ -23,13 +24,6 @@ from roarm_lab.real import (
     open_transport,
 )
 from roarm_lab.real.emulator import Emulator, EmulatorConfig, EmulatorHttpServer, Faults
-
-FAST = dict(settle_s=0.1, boot_timeout_s=5.0)
-
-
-def emulator(**config) -> Emulator:
-    config.setdefault("boot_duration_s", 0.1)
-    return Emulator(EmulatorConfig(**config)).start()
 
 
 @pytest.fixture
