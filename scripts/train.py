@@ -3,7 +3,7 @@
 
     python scripts/train.py --task RoArm-Reach|RoArm-Lift|RoArm-PickPlace [--backend auto|mujoco|isaaclab]
                             [--num_envs N] [--max_iterations N] [--seed S] [--device cpu]
-                            [--resume --checkpoint PATH]
+                            [--resume --checkpoint PATH] [--warm_start auto|none]
 
 The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
 ``--backend isaaclab`` runs Isaac Lab kit-less (Newton / MuJoCo-Warp physics), on the CPU too. ``--physics physx``
@@ -11,6 +11,9 @@ The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJ
 launcher, ``isaaclab train --rl_library rsl_rl`` (``--print_command`` shows that command): it starts Isaac Sim,
 records videos and runs multi-GPU / multi-node training under ``torchrun``. ``--headless`` is accepted for
 familiarity: everything here runs headless.
+Tasks with an expert (Reach: the analytic IK) start by imitating it (DAgger, a minute on a CPU), then PPO takes
+over with a low exploration std and a few critic-only updates; ``--warm_start none`` trains from PPO alone, and
+runs that resume or start from other weights skip it. Isaac Lab's own launcher does not run it.
 Logs go to logs/rsl_rl/<task>/<time>/: checkpoints model_<it>.pt, params/env.yaml and params/agent.yaml,
 tensorboard events and learning_curves.png at the end.
 """
@@ -58,6 +61,8 @@ def main(argv=None) -> int:
     parser.add_argument("--init_from", default=None,
                         help="start from another run's weights (actor, critic, normalizers) with a fresh optimizer "
                              "and iteration count, e.g. a RoArm-Lift model for RoArm-PickPlace")
+    parser.add_argument("--warm_start", choices=("auto", "none"), default="auto",
+                        help="auto: imitate the task's expert before PPO where it has one (Reach)")
     parser.add_argument("--log_root", default="logs/rsl_rl")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
@@ -117,6 +122,7 @@ def main(argv=None) -> int:
     from roarm_lab.training.learning_curve import plot_learning_curves
     from roarm_lab.training.policy import runner_cfg
     from roarm_lab.training.progress import attach_progress_bar
+    from roarm_lab.training.warm_start import has_warm_start, warm_start
 
     torch.manual_seed(args.seed)
     agent_cfg = runner_cfg(args.task, args.device)
@@ -149,10 +155,14 @@ def main(argv=None) -> int:
             print(f"error: {args.init_from} does not fit {args.task}'s networks: {err}", file=sys.stderr)
             return 2
         print(f"[roarm-lab] initialised from {args.init_from}")
+    start = time.time()
+    if args.warm_start == "auto" and has_warm_start(args.task) and not (args.resume or args.init_from):
+        print(f"[roarm-lab] warm start: DAgger from the {args.task} expert")
+        seconds = warm_start(args.task, runner, env, seed=args.seed)
+        print(f"[roarm-lab] warm start done in {seconds / 60:.1f} min; PPO takes over")
     attach_progress_bar(runner, verbose=args.verbose)
     print(f"[roarm-lab] {args.task}: {args.num_envs} envs x {agent_cfg.num_steps_per_env} steps, "
           f"{agent_cfg.max_iterations} iterations; logging to {log_dir}")
-    start = time.time()
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
     if backend == "isaaclab":
         env.close()

@@ -185,6 +185,7 @@ def test_train_script_runs_isaac_lab_kit_less_and_its_checkpoint_loads_for_mujoc
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     run = next((tmp_path / "RoArm-Reach").iterdir())
     assert yaml.safe_load((run / "params" / "env.yaml").read_text())["backend"] == "isaaclab"
+    assert "PPO takes over" in result.stdout  # the DAgger warm start ran on Isaac Lab's ArmState
     policy = load_policy("RoArm-Reach", str(run / "model_1.pt"))
     obs = MujocoTaskEnv("RoArm-Reach", 2, nthread=1).get_observations()["policy"]
     assert policy(obs).shape == (2, 6)

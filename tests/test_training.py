@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from roarm_lab.isaaclab import launcher
+from roarm_lab.tasks.agents import WARM_STARTS
 from roarm_lab.training.progress import progress_line
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,6 +43,9 @@ def test_train_writes_isaac_lab_style_logs(reach_run):
     png = run / "learning_curves.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert re.search(r"\[#+\] 3/3 it .* ETA 00:00", result.stdout)
+    # Reach starts from the analytic-IK expert: every DAgger round is reported, then PPO takes over
+    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == WARM_STARTS["RoArm-Reach"][1].rounds
+    assert "PPO takes over" in result.stdout
 
 
 def test_play_evaluates_a_checkpoint_on_held_out_episodes(reach_run):

@@ -28,6 +28,11 @@ class RoArmVecEnv(RslRlVecEnvWrapper):
         return task_state(self.unwrapped)
 
     @property
+    def arm_state(self):
+        """The task state (:class:`~roarm_lab.tasks.mdp.state.ArmState`) the current observations come from."""
+        return self.task.arm_state()
+
+    @property
     def last_episode(self) -> dict[str, torch.Tensor] | None:
         """The episodes ended by the last step's resets: env_ids, success and the task's metrics."""
         return self.task.last_episode

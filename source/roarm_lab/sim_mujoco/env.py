@@ -95,6 +95,11 @@ class MujocoTaskEnv(VecEnv):
         return ArmState.from_joints(qpos[:, :N_JOINTS], qvel[:, :N_JOINTS], self.command, self.action,
                                     self.last_action, **objects)
 
+    @property
+    def arm_state(self) -> ArmState:
+        """The task state the current observations were computed from."""
+        return self._arm_state
+
     def mj_state(self, env_id: int) -> np.ndarray:
         """FULLPHYSICS state vector of one environment (for viewers: ``mujoco.mj_setState``)."""
         return self._state[env_id].copy()

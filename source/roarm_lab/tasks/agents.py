@@ -5,11 +5,13 @@ from __future__ import annotations
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
 
+from roarm_lab.training.dagger import DaggerCfg
+
 
 @configclass
 class ReachPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     num_steps_per_env = 24
-    max_iterations = 300
+    max_iterations = 150
     save_interval = 50
     experiment_name = "RoArm-Reach"
     obs_groups = {"actor": ["policy"], "critic": ["critic"]}
@@ -60,3 +62,14 @@ class PickPlacePPORunnerCfg(LiftPPORunnerCfg):
 
 RUNNER_CFGS = {"RoArm-Reach": ReachPPORunnerCfg, "RoArm-Lift": LiftPPORunnerCfg,
                "RoArm-PickPlace": PickPlacePPORunnerCfg}
+
+
+def _reach_expert():
+    from roarm_lab.tasks.reach_expert import ReachIKExpert
+
+    return ReachIKExpert()
+
+
+#: Tasks whose training starts by imitating an expert (DAgger, :mod:`roarm_lab.training.dagger`): task id ->
+#: (expert factory, DAgger settings). ``train.py --warm_start none`` trains from PPO alone.
+WARM_STARTS = {"RoArm-Reach": (_reach_expert, DaggerCfg())}

@@ -1,0 +1,150 @@
+"""Warm start a PPO actor by imitating an expert with DAgger, then hand it to PPO without losing it.
+
+DAgger (Ross et al., 2011): roll out a mix of expert and student (the expert's share falls from 1 to 0), label
+every visited observation with the expert's action, and regress the actor's mean onto the aggregated labels. The
+student thus learns the expert's answer on the states it reaches itself, not only on the expert's.
+
+Two things keep PPO from undoing the clone: the exploration std is set low (:attr:`DaggerCfg.exploration_std`),
+and the first PPO updates train only the critic (:func:`warm_up_critic`), since advantages from an untrained
+critic would push a good actor around at random.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from roarm_lab.tasks.mdp.state import ArmState
+
+
+class Expert(Protocol):
+    def __call__(self, s: ArmState) -> torch.Tensor: ...
+
+    def reset(self, env_ids: torch.Tensor) -> None: ...
+
+
+@dataclass
+class DaggerCfg:
+    rounds: int = 10
+    steps_per_round: int = 24
+    #: the expert's share of the actions falls linearly from 1 to 0 over this fraction of the rounds
+    expert_fraction: float = 0.5
+    epochs: int = 5
+    minibatch_size: int = 4096
+    learning_rate: float = 1e-3
+    #: the actor's action std for the PPO that follows (its init_std is meant for learning from scratch)
+    exploration_std: float = 0.1
+    #: PPO iterations, at the start of training, that update only the critic
+    critic_warmup_iterations: int = 10
+
+
+@dataclass
+class DaggerRound:
+    round: int
+    expert_share: float
+    samples: int
+    loss: float
+
+
+def expert_share(cfg: DaggerCfg, round_index: int) -> float:
+    horizon = max(1, math.ceil(cfg.rounds * cfg.expert_fraction))
+    return max(0.0, 1.0 - round_index / horizon)
+
+
+def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
+                 log: Callable[[DaggerRound], None] | None = None) -> list[DaggerRound]:
+    """DAgger into ``runner.alg.actor`` on ``env`` (an rsl-rl VecEnv with an ``arm_state`` property); sets the
+    actor's std to ``cfg.exploration_std`` at the end. Returns one record per round."""
+    actor = runner.alg.actor
+    actor.train()
+    device = runner.device
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    optimizer = torch.optim.Adam(actor.parameters(), lr=cfg.learning_rate)
+    observations, labels, report = [], [], []
+    obs = env.get_observations().to(device)
+    for round_index in range(cfg.rounds):
+        share = expert_share(cfg, round_index)
+        with torch.no_grad():
+            for _ in range(cfg.steps_per_round):
+                expert_action = expert(env.arm_state).to(device)
+                observations.append(obs.select(*actor.obs_groups).clone())
+                labels.append(expert_action)
+                actor.update_normalization(obs)
+                use_expert = (torch.rand(env.num_envs, 1, generator=generator) < share).to(device)
+                action = torch.where(use_expert, expert_action, actor(obs))
+                obs, _, dones, _ = env.step(action)
+                obs = obs.to(device)
+                done_ids = dones.nonzero(as_tuple=False).flatten()
+                if len(done_ids):
+                    expert.reset(done_ids.cpu())
+        data, target = torch.cat(observations), torch.cat(labels)
+        for _ in range(cfg.epochs):
+            order = torch.randperm(len(target), generator=generator).to(device)
+            for start in range(0, len(target), cfg.minibatch_size):
+                batch = order[start:start + cfg.minibatch_size]
+                loss = torch.mean((actor(data[batch]) - target[batch]) ** 2)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        record = DaggerRound(round_index, share, len(target), loss.item())
+        report.append(record)
+        if log is not None:
+            log(record)
+    set_action_std(actor, cfg.exploration_std)
+    return report
+
+
+def set_action_std(actor, std: float) -> None:
+    """Set a Gaussian actor's (state-independent) action std, in either of rsl-rl's parameterizations."""
+    distribution = actor.distribution
+    with torch.no_grad():
+        if hasattr(distribution, "std_param"):
+            distribution.std_param.fill_(std)
+        elif hasattr(distribution, "log_std_param"):
+            distribution.log_std_param.fill_(math.log(std))
+        else:
+            raise TypeError(f"cannot set the std of a {type(distribution).__name__} actor")
+
+
+def warm_up_critic(runner, iterations: int) -> None:
+    """Make the next ``iterations`` PPO updates of ``runner`` train only the critic, at the configured fixed
+    learning rate (the KL-adaptive schedule would otherwise raise it while the actor does not move)."""
+    alg = runner.alg
+    update = alg.update
+    remaining = [iterations]
+
+    def update_critic_first() -> dict[str, float]:
+        if remaining[0] <= 0:
+            return update()
+        remaining[0] -= 1
+        with _frozen(alg.actor), _fixed_schedule(alg):
+            return update()
+
+    alg.update = update_critic_first
+
+
+@contextlib.contextmanager
+def _frozen(module: torch.nn.Module):
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+@contextlib.contextmanager
+def _fixed_schedule(alg):
+    schedule = alg.schedule
+    alg.schedule = "fixed"
+    try:
+        yield
+    finally:
+        alg.schedule = schedule
