@@ -11,9 +11,10 @@ The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJ
 launcher, ``isaaclab train --rl_library rsl_rl`` (``--print_command`` shows that command): it starts Isaac Sim,
 records videos and runs multi-GPU / multi-node training under ``torchrun``. ``--headless`` is accepted for
 familiarity: everything here runs headless.
-Tasks with an expert (Reach: the analytic IK) start by imitating it (DAgger, a minute on a CPU), then PPO takes
-over with a low exploration std and a few critic-only updates; ``--warm_start none`` trains from PPO alone, and
-runs that resume or start from other weights skip it. Isaac Lab's own launcher does not run it.
+Every task starts by imitating its expert (DAgger; Reach: the analytic IK, Lift/PickPlace: a reactive top-down
+picker). Reach then hands over to PPO with a low exploration std and a few critic-only updates; Lift and PickPlace
+stop after the clone unless ``--max_iterations N`` asks for PPO. ``--warm_start none`` trains from PPO alone, and
+runs that resume or start from other weights skip the warm start. Isaac Lab's own launcher does not run it.
 Logs go to logs/rsl_rl/<task>/<time>/: checkpoints model_<it>.pt, params/env.yaml and params/agent.yaml,
 tensorboard events and learning_curves.png at the end.
 """
@@ -122,13 +123,16 @@ def main(argv=None) -> int:
     from roarm_lab.training.learning_curve import plot_learning_curves
     from roarm_lab.training.policy import runner_cfg
     from roarm_lab.training.progress import attach_progress_bar
-    from roarm_lab.training.warm_start import has_warm_start, warm_start
+    from roarm_lab.training.warm_start import has_warm_start, ppo_iterations_after_warm_start, warm_start
 
     torch.manual_seed(args.seed)
     agent_cfg = runner_cfg(args.task, args.device)
     agent_cfg.seed = args.seed
+    warm = args.warm_start == "auto" and has_warm_start(args.task) and not (args.resume or args.init_from)
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
+    elif warm:
+        agent_cfg.max_iterations = ppo_iterations_after_warm_start(args.task, agent_cfg.max_iterations)
     if backend == "isaaclab":
         from roarm_lab.isaaclab.vec_env import make_vec_env
 
@@ -156,19 +160,24 @@ def main(argv=None) -> int:
             return 2
         print(f"[roarm-lab] initialised from {args.init_from}")
     start = time.time()
-    if args.warm_start == "auto" and has_warm_start(args.task) and not (args.resume or args.init_from):
+    iterations = agent_cfg.max_iterations
+    if warm:
         print(f"[roarm-lab] warm start: DAgger from the {args.task} expert")
         seconds = warm_start(args.task, runner, env, seed=args.seed)
-        print(f"[roarm-lab] warm start done in {seconds / 60:.1f} min; PPO takes over")
-    attach_progress_bar(runner, verbose=args.verbose)
-    print(f"[roarm-lab] {args.task}: {args.num_envs} envs x {agent_cfg.num_steps_per_env} steps, "
-          f"{agent_cfg.max_iterations} iterations; logging to {log_dir}")
-    runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
+        then = "PPO takes over" if iterations else "no PPO iterations follow (--max_iterations N adds them)"
+        print(f"[roarm-lab] warm start done in {seconds / 60:.1f} min; {then}")
+    if iterations:
+        attach_progress_bar(runner, verbose=args.verbose)
+        print(f"[roarm-lab] {args.task}: {args.num_envs} envs x {agent_cfg.num_steps_per_env} steps, "
+              f"{iterations} iterations; logging to {log_dir}")
+        runner.learn(num_learning_iterations=iterations, init_at_random_ep_len=True)
+    else:
+        runner.save(str(log_dir / "model_0.pt"))
     if backend == "isaaclab":
         env.close()
-    curves = plot_learning_curves(log_dir)
-    print(f"[roarm-lab] trained {agent_cfg.max_iterations} iterations in {(time.time() - start) / 60:.1f} min; "
-          f"checkpoints in {log_dir}; learning curves: {curves}")
+    curves = f"; learning curves: {plot_learning_curves(log_dir)}" if iterations else ""
+    print(f"[roarm-lab] trained {iterations} PPO iterations, {(time.time() - start) / 60:.1f} min in all; "
+          f"checkpoints in {log_dir}{curves}")
     return 0
 
 

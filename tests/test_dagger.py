@@ -68,6 +68,24 @@ def test_dagger_clones_the_expert_and_hands_ppo_a_low_std():
     assert result.metrics["final_tcp_error_m"]["median"] < 0.04
 
 
+def test_the_aggregate_keeps_the_newest_samples_up_to_the_cap():
+    runner, env = _runner(16)
+    cfg = DaggerCfg(rounds=5, steps_per_round=4, epochs=1, max_samples=16 * 4 * 3)
+    rounds = clone_expert(runner, env, ReachIKExpert(), cfg)
+    assert [r.samples for r in rounds] == [64, 128, 192, 192, 192]
+
+
+def test_ppo_after_the_clone_leaves_the_actors_input_scaling_alone():
+    runner, env = _runner(32)
+    clone_expert(runner, env, ReachIKExpert(), DaggerCfg(rounds=2, steps_per_round=4, epochs=1))
+    normalizer = runner.alg.actor.obs_normalizer
+    mean, std = normalizer.mean, normalizer.std
+    runner.learn(1)
+    assert torch.equal(mean, normalizer.mean) and torch.equal(std, normalizer.std)
+    critic = runner.alg.critic.obs_normalizer
+    assert critic.count > normalizer.count  # the critic's keeps learning
+
+
 def test_critic_warm_up_leaves_the_actor_alone_then_lets_ppo_train_it():
     runner, _ = _runner(32)
     actor = [p.detach().clone() for p in runner.alg.actor.parameters()]
@@ -82,5 +100,5 @@ def test_critic_warm_up_leaves_the_actor_alone_then_lets_ppo_train_it():
 
 
 def test_reach_is_the_task_with_a_warm_start():
-    make_expert, cfg = WARM_STARTS[TASK]
-    assert isinstance(make_expert(), ReachIKExpert) and cfg.rounds > 0
+    recipe = WARM_STARTS[TASK]
+    assert isinstance(recipe.make_expert(), ReachIKExpert) and recipe.dagger.rounds > 0

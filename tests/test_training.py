@@ -44,7 +44,7 @@ def test_train_writes_isaac_lab_style_logs(reach_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert re.search(r"\[#+\] 3/3 it .* ETA 00:00", result.stdout)
     # Reach starts from the analytic-IK expert: every DAgger round is reported, then PPO takes over
-    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == WARM_STARTS["RoArm-Reach"][1].rounds
+    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == WARM_STARTS["RoArm-Reach"].dagger.rounds
     assert "PPO takes over" in result.stdout
 
 
@@ -67,9 +67,11 @@ def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
 
 
 def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, tmp_path):
-    lift = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--num_envs", "32",
-                "--max_iterations", "1", "--log_root", tmp_path)
+    # Lift's default: the DAgger clone of the reactive picker, no PPO iterations after it
+    lift = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--num_envs", "32", "--log_root", tmp_path)
     assert lift.returncode == 0, lift.stdout[-2000:] + lift.stderr[-2000:]
+    assert "no PPO iterations follow" in lift.stdout and "trained 0 PPO iterations" in lift.stdout
+    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == WARM_STARTS["RoArm-Lift"].dagger.rounds
     lift_ckpt = next((tmp_path / "RoArm-Lift").glob("*/model_0.pt"))
     place = _run(REPO / "scripts" / "train.py", "--task", "RoArm-PickPlace", "--num_envs", "32",
                  "--max_iterations", "1", "--init_from", lift_ckpt, "--log_root", tmp_path)

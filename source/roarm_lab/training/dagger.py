@@ -4,9 +4,10 @@ DAgger (Ross et al., 2011): roll out a mix of expert and student (the expert's s
 every visited observation with the expert's action, and regress the actor's mean onto the aggregated labels. The
 student thus learns the expert's answer on the states it reaches itself, not only on the expert's.
 
-Two things keep PPO from undoing the clone: the exploration std is set low (:attr:`DaggerCfg.exploration_std`),
-and the first PPO updates train only the critic (:func:`warm_up_critic`), since advantages from an untrained
-critic would push a good actor around at random.
+Three things keep PPO from undoing the clone: the exploration std is set low (:attr:`DaggerCfg.exploration_std`);
+the actor's observation normalizer stops learning (:func:`freeze_obs_normalizer`), since PPO's noisier rollouts
+would rescale its inputs; and the first PPO updates train only the critic (:func:`warm_up_critic`), since
+advantages from an untrained critic would push a good actor around at random.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class DaggerCfg:
     #: the expert's share of the actions falls linearly from 1 to 0 over this fraction of the rounds
     expert_fraction: float = 0.5
     epochs: int = 5
+    #: the aggregate keeps at most this many of the newest samples (long tasks need many rounds)
+    max_samples: int = 1_000_000
     minibatch_size: int = 4096
     learning_rate: float = 1e-3
     #: the actor's action std for the PPO that follows (its init_std is meant for learning from scratch)
@@ -82,6 +85,9 @@ def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
                 done_ids = dones.nonzero(as_tuple=False).flatten()
                 if len(done_ids):
                     expert.reset(done_ids.cpu())
+        while len(labels) > 1 and sum(len(x) for x in labels) > cfg.max_samples:
+            observations.pop(0)
+            labels.pop(0)
         data, target = torch.cat(observations), torch.cat(labels)
         for _ in range(cfg.epochs):
             order = torch.randperm(len(target), generator=generator).to(device)
@@ -96,7 +102,17 @@ def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
         if log is not None:
             log(record)
     set_action_std(actor, cfg.exploration_std)
+    freeze_obs_normalizer(actor)
     return report
+
+
+def freeze_obs_normalizer(actor) -> None:
+    """Stop the actor's observation normalizer from learning: the clone was fitted to its current scaling, and
+    PPO's noisier rollouts (``last_action`` above all) would shift it, and with it every action, at once. It stays
+    frozen for this process (``until`` is not saved in checkpoints)."""
+    normalizer = actor.obs_normalizer
+    if hasattr(normalizer, "until"):
+        normalizer.until = int(normalizer.count)
 
 
 def set_action_std(actor, std: float) -> None:
