@@ -124,3 +124,17 @@ def test_ik_rejects_bad_shapes():
         K.inverse_kinematics(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="at least 5"):
         K.tcp_position(np.zeros(3))
+
+
+def test_child_link_frames_extend_the_arm_chain_with_the_gripper_link(random_configs):
+    frames = K.child_link_frames(random_configs)
+    np.testing.assert_allclose(frames[:, :5], K.link_frames(random_configs)[:, :5], atol=1e-12)
+    # the jaw turns about its hinge: its frame's origin and axis do not move with the gripper angle, the rest does
+    opened = random_configs.copy()
+    opened[:, 5] += 0.5
+    moved = K.child_link_frames(opened)
+    np.testing.assert_allclose(moved[:, 5, :3, 3], frames[:, 5, :3, 3], atol=1e-12)
+    np.testing.assert_allclose(moved[:, 5, :3, 2], frames[:, 5, :3, 2], atol=1e-12)
+    assert np.abs(moved[:, 5, :3, 0] - frames[:, 5, :3, 0]).max() > 0.1
+    with pytest.raises(ValueError, match="6 entries"):
+        K.child_link_frames(random_configs[:, :5])

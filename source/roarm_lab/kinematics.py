@@ -11,6 +11,7 @@ present, is ignored (the TCP is fixed on link5, facts §3.3).
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +21,12 @@ from roarm_lab.description.geometry import GRASP_POINT_LINK5
 from roarm_lab.description.limits import HARDWARE_SAFE, JointLimits
 from roarm_lab.spatial import homogeneous, rpy_matrix
 
-try:  # torch is optional for the numpy path (the real-arm runner needs only numpy)
-    import torch
-except ImportError:  # pragma: no cover - torch is part of the project environment
-    torch = None
+
+def _torch():
+    """torch if something imported it, else None: a tensor argument implies torch is loaded, so the numpy path
+    (the firmware emulator, the real-arm runner) never pays for importing it."""
+    return sys.modules.get("torch")
+
 
 N_ARM = len(kc.ARM_JOINT_NAMES)
 
@@ -39,13 +42,14 @@ _TCP = origin_matrix(kc.TCP_ORIGIN)
 
 
 def _xp(a):
+    torch = _torch()
     return torch if torch is not None and isinstance(a, torch.Tensor) else np
 
 
 def _const(m: np.ndarray, like):
     if _xp(like) is np:
         return m.astype(np.result_type(like.dtype, np.float32), copy=False)
-    return torch.as_tensor(m, dtype=like.dtype, device=like.device)
+    return _torch().as_tensor(m, dtype=like.dtype, device=like.device)
 
 
 def _rot_z(q):
@@ -76,6 +80,27 @@ def link_frames(q):
         m = m @ origins[i] @ rz[..., i, :, :]
         frames.append(m)
     frames.append(m @ _const(_TCP, q))
+    return xp.stack(frames, -3)
+
+
+_CHILD_ORIGINS = np.stack([origin_matrix(j.origin) for j in kc.JOINTS])
+
+
+def child_link_frames(q):
+    """World poses (..., 6, 4, 4) of every joint's child link, link1..link5 and the gripper link, for the six model
+    joint angles q (..., 6). The joint axis of each is its frame's z."""
+    xp = _xp(q)
+    if xp is np:
+        q = np.asarray(q, dtype=np.float64)
+    if q.shape[-1] != len(kc.JOINTS):
+        raise ValueError(f"joint vectors need {len(kc.JOINTS)} entries (base..gripper), got shape {tuple(q.shape)}")
+    m = _const(_BASE, q)
+    origins = _const(_CHILD_ORIGINS, q)
+    rz = _rot_z(q)
+    frames = []
+    for i in range(len(kc.JOINTS)):  # a serial chain: the gripper link hangs on link5
+        m = m @ origins[i] @ rz[..., i, :, :]
+        frames.append(m)
     return xp.stack(frames, -3)
 
 
@@ -124,7 +149,7 @@ def position_jacobian(q):
     for i in range(4):
         axis = frames[..., i, :3, 2]
         r = p - frames[..., i, :3, 3]
-        cols.append(xp.cross(axis, r, axis=-1) if xp is np else torch.linalg.cross(axis, r, dim=-1))
+        cols.append(xp.cross(axis, r, axis=-1) if xp is np else xp.linalg.cross(axis, r, dim=-1))
     return xp.stack(cols, -1)
 
 
@@ -203,6 +228,7 @@ def inverse_kinematics(
     move the TCP). Among the in-limit solutions the one nearest ``q_ref`` (default: home) is returned. Works on
     numpy arrays; torch tensors are solved on the CPU and returned on their device and dtype.
     """
+    torch = _torch()
     if torch is not None and isinstance(target_pos, torch.Tensor):
         res = inverse_kinematics(
             target_pos.detach().cpu().double().numpy(),
