@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                         help="start from another run's weights (actor, critic, normalizers) with a fresh optimizer "
                              "and iteration count, e.g. a RoArm-Lift model for RoArm-PickPlace")
     parser.add_argument("--warm_start", choices=("auto", "none"), default="auto",
-                        help="auto: imitate the task's expert before PPO where it has one (Reach)")
+                        help="auto: imitate the task's expert (DAgger) before PPO; none: PPO alone")
     parser.add_argument("--log_root", default="logs/rsl_rl")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")

@@ -10,9 +10,9 @@ import pytest
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, model_to_firmware_rad
+from roarm_lab.kinematics import tcp_firmware_mm
 from roarm_lab.real import BootNotice, Feedback, JsonMessage, StreamReader
 from roarm_lab.real.emulator import ArmVariation, EmulatorConfig, Faults, FirmwareCore
-from roarm_lab.real.emulator.arm_model import tcp_firmware_mm
 
 BOOT_S = 1.0
 

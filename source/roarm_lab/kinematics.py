@@ -37,7 +37,7 @@ def origin_matrix(origin: kc.Origin) -> np.ndarray:
 
 
 _BASE = origin_matrix(kc.BASE_MOUNT)
-_JOINT_ORIGINS = np.stack([origin_matrix(j.origin) for j in kc.JOINTS[:N_ARM]])
+_JOINT_ORIGINS = np.stack([origin_matrix(j.origin) for j in kc.JOINTS])  # base..gripper
 _TCP = origin_matrix(kc.TCP_ORIGIN)
 
 
@@ -68,40 +68,34 @@ def _as_batch(q):
     return q[..., :N_ARM]
 
 
+def _chain_frames(q, n: int) -> list:
+    """World poses of the child links of the first ``n`` joints for angles q (..., >= n)."""
+    m = _const(_BASE, q)
+    origins = _const(_JOINT_ORIGINS, q)
+    rz = _rot_z(q[..., :n])
+    frames = []
+    for i in range(n):  # a serial chain: the gripper link hangs on link5
+        m = m @ origins[i] @ rz[..., i, :, :]
+        frames.append(m)
+    return frames
+
+
 def link_frames(q):
     """World poses (..., 6, 4, 4) of link1..link5 and the TCP for joint angles q (..., >=5)."""
     q = _as_batch(q)
-    xp = _xp(q)
-    m = _const(_BASE, q)
-    origins = _const(_JOINT_ORIGINS, q)
-    rz = _rot_z(q)
-    frames = []
-    for i in range(N_ARM):
-        m = m @ origins[i] @ rz[..., i, :, :]
-        frames.append(m)
-    frames.append(m @ _const(_TCP, q))
-    return xp.stack(frames, -3)
-
-
-_CHILD_ORIGINS = np.stack([origin_matrix(j.origin) for j in kc.JOINTS])
+    frames = _chain_frames(q, N_ARM)
+    frames.append(frames[-1] @ _const(_TCP, q))
+    return _xp(q).stack(frames, -3)
 
 
 def child_link_frames(q):
     """World poses (..., 6, 4, 4) of every joint's child link, link1..link5 and the gripper link, for the six model
     joint angles q (..., 6). The joint axis of each is its frame's z."""
-    xp = _xp(q)
-    if xp is np:
+    if _xp(q) is np:
         q = np.asarray(q, dtype=np.float64)
     if q.shape[-1] != len(kc.JOINTS):
         raise ValueError(f"joint vectors need {len(kc.JOINTS)} entries (base..gripper), got shape {tuple(q.shape)}")
-    m = _const(_BASE, q)
-    origins = _const(_CHILD_ORIGINS, q)
-    rz = _rot_z(q)
-    frames = []
-    for i in range(len(kc.JOINTS)):  # a serial chain: the gripper link hangs on link5
-        m = m @ origins[i] @ rz[..., i, :, :]
-        frames.append(m)
-    return xp.stack(frames, -3)
+    return _xp(q).stack(_chain_frames(q, len(kc.JOINTS)), -3)
 
 
 def forward_kinematics(q):

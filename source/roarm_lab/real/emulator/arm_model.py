@@ -1,4 +1,4 @@
-"""What the firmware computes from the measured joint angles: TCP in its frame and the gravity load per joint.
+"""The gravity load per joint that the firmware reports (its TCP is :func:`roarm_lab.kinematics.tcp_firmware_mm`).
 
 Numpy only: :mod:`roarm_lab.kinematics` does not import torch for numpy input, so the emulator starts fast. The
 chain and masses are the robot description's (:mod:`roarm_lab.description`). The firmware's own geometric model
@@ -18,15 +18,10 @@ _MASS = np.array([LINK_INERTIALS[j.child].mass for j in JOINTS])
 _COM = np.array([LINK_INERTIALS[j.child].com + (1.0,) for j in JOINTS])  # homogeneous, child-link frames
 
 
-def tcp_firmware_mm(q_model) -> np.ndarray:
-    """TCP x, y, z in mm, origin on the base axis at shoulder-pitch height (facts §2.7)."""
-    return np.asarray(kinematics.tcp_firmware_mm(np.asarray(q_model, dtype=np.float64)))
-
-
 def gravity_torques(q_model) -> np.ndarray:
     """Torque (N*m) gravity applies about each joint axis, + in the joint's + direction: the servo must hold the
     opposite. Every joint's axis is its child frame's z (facts §3.3)."""
-    frames = kinematics.child_link_frames(np.asarray(q_model, dtype=np.float64))
+    frames = kinematics.child_link_frames(q_model)
     coms = np.array([(f @ c)[:3] for f, c in zip(frames, _COM, strict=True)])
     forces = _MASS[:, None] * GRAVITY
     tau = np.zeros(len(frames))

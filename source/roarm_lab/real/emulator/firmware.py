@@ -40,8 +40,9 @@ from roarm_lab.description.firmware_units import (
 from roarm_lab.description.kinematic_chain import HOME_POSE, JOINT_NAMES, SHOULDER_AXIS_HEIGHT
 from roarm_lab.description.limits import FIRMWARE_CLAMPS
 from roarm_lab.description.servo import SATURATION_ERROR_RAD, SERVOS_PER_JOINT, STALL_TORQUE_NM
+from roarm_lab.kinematics import tcp_firmware_mm
 from roarm_lab.real.commands import MAX_LINE_BYTES, InfoPrint
-from roarm_lab.real.emulator.arm_model import gravity_torques, tcp_firmware_mm
+from roarm_lab.real.emulator.arm_model import gravity_torques
 from roarm_lab.real.emulator.config import EmulatorConfig
 from roarm_lab.real.emulator.servo import NOMINAL_MAX_SPEED_STEPS, ServoAxis
 from roarm_lab.real.feedback import Feedback
