@@ -2,24 +2,30 @@
 """Closed-loop rate of the real-arm runner against the firmware emulator on a pseudo-terminal with wire pacing:
 feedback -> observation -> ONNX -> safety layer -> T:102, with no rate limit, in both feedback modes.
 
-    python benchmarks/real_loop_rate.py [--policy X.onnx] [--seconds 5] [--baud 115200] [--mode stream|request|both]
+    python benchmarks/real_loop_rate.py [--policy X.onnx] [--seconds 5] [--warmup 0.5] [--baud 115200]
+                                        [--mode stream|request|both]
 
 * ``request``: a T:105 goes out with each T:102 (before it, as play_real.py --feedback request sends it;
   --command-first: after it) and the step waits for the T:1051 reply.
 * ``stream`` (play_real.py's default): the InfoPrint=2 stream stays on; each step waits for a frame no step has
   used, then writes the T:102 without waiting.
 
-The emulator runs in its own process, as the arm is its own device (in-process it would share the GIL with the
-loop). Without --policy a randomly initialised Reach actor is exported (same network, same cost). Rates count only
-steps that used a reading no earlier step had used. Jitter is |step interval - mean step interval|. The stream's own
-timing is shown too: the arrival jitter of 100 frames read right after the loop, and the wire limit (115200 baud /
-10 bits / line length). Last line, for the stream mode (the request mode when only it ran):
+As in play_real.py, the arm first moves to the policy's start pose. The figures cover ``--seconds`` after a
+``--warmup`` (reported on its own line, not counted): the first inferences, and the stream's frame rate changing
+as the arm leaves the start pose: the T:1051 lines are ~165 bytes while most joints read exactly 0.0 (~70
+frames/s) and ~225 bytes in motion (~50 frames/s), and free-running steps follow the frames. The emulator runs in
+its own process, as the arm is its own device (in-process it would share the GIL with the loop). Without --policy a
+randomly initialised Reach actor is exported (same network, same cost). Rates count only steps
+that used a reading no earlier step had used. Jitter is |step interval - mean step interval|. The stream's own
+timing is shown too: the arrival jitter of 100 frames read right after the loop, and the wire limit (115200 baud
+/ 10 bits / line length). Last line, for the stream mode (the request mode when only it ran):
 ``rate_hz=<x> p99_jitter_ms=<y>`` (goal >= 50 Hz and <= 3 ms).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import subprocess
 import sys
 import tempfile
@@ -32,10 +38,12 @@ from roarm_lab.deploy import PolicyPackage
 from roarm_lab.deploy.export import export_policy_package
 from roarm_lab.real import SerialTransport, StreamingSerialTransport
 from roarm_lab.real.runner.arm_link import ArmLink
-from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig
+from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig, LoopStats
 from roarm_lab.real.runner.gc_freeze import frozen_heap
 from roarm_lab.real.runner.safety_layer import SafetyLayer
-from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET, REQUEST, STREAM
+from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET, DEFAULT_START_SPEED_RAD_S, REQUEST, STREAM
+from roarm_lab.real.runner.start_pose import move_to_start
+from roarm_lab.real.runner.stop_request import StopRequest
 from roarm_lab.real.runner.stream_link import StreamArmLink
 from roarm_lab.real.runner.summary import loop_timing
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
@@ -77,9 +85,17 @@ def stream_timing(arm: StreamingSerialTransport, frames: int = 100) -> dict[str,
             "p99_jitter_ms": float(np.percentile(np.abs(intervals - intervals.mean()), 99) * 1000)}
 
 
-def run_mode(mode: str, port: str, baud: int, policy: PolicyPackage, seconds: float,
+def since(stats: LoopStats, t0: float) -> LoopStats:
+    """The steps that started at ``t0`` s or later."""
+    k = next((i for i, t in enumerate(stats.t) if t >= t0), len(stats.t))
+    lists = {f.name: getattr(stats, f.name)[k:] for f in dataclasses.fields(stats) if f.name != "skipped_ticks"}
+    return LoopStats(**lists, skipped_ticks=stats.skipped_ticks)
+
+
+def run_mode(mode: str, port: str, baud: int, policy: PolicyPackage, seconds: float, warmup_s: float,
              command_first: bool) -> dict:
-    """One free-running loop in ``mode``; the loop timing, the feedback timeouts and (stream) the frame timing."""
+    """One free-running loop in ``mode`` from the policy's start pose; the timing after the warm-up, the warm-up's
+    longest step interval, the feedback timeouts and (stream) the frame timing."""
     extra = {}
     if mode == STREAM:
         arm = StreamingSerialTransport(port, baud=baud, **CONNECT)
@@ -87,14 +103,23 @@ def run_mode(mode: str, port: str, baud: int, policy: PolicyPackage, seconds: fl
     else:
         arm = SerialTransport(port, baud=baud, **CONNECT)
         link = ArmLink(arm, FeedbackWatchdog(1.0), feedback_first=not command_first)
+    safety = SafetyLayer()
     with arm, frozen_heap():  # as play_real.py runs it: no full garbage-collection pauses in the loop
         link.refresh()
-        loop = ControlLoop(link, policy, DEFAULT_REACH_TARGET, SafetyLayer(),
-                           LoopConfig(rate_hz=None, duration_s=seconds))
-        timing = loop_timing(loop.run(), rate_hz=None)
+        move_to_start(link, policy.action_mapping.default_pose, safety, speed_rad_s=DEFAULT_START_SPEED_RAD_S,
+                      rate_hz=policy.control_hz, stop=StopRequest(), echo=lambda _: None)
+        unused_before = link.frames_unused
+        loop = ControlLoop(link, policy, DEFAULT_REACH_TARGET, safety,
+                           LoopConfig(rate_hz=None, duration_s=warmup_s + seconds))
+        stats = loop.run()
+        timing = loop_timing(since(stats, warmup_s), rate_hz=None)
+        warm = np.diff([t for t in stats.t if t < warmup_s] + [t for t in stats.t if t >= warmup_s][:1]) * 1000
+        extra["warmup"] = {"seconds": warmup_s, "intervals": len(warm),
+                           "range_ms": (float(warm.min()), float(warm.max())) if len(warm) else None}
+        extra["frames_unused"] = None if unused_before is None else link.frames_unused - unused_before
         if mode == STREAM:  # afterwards: the arm is away from home, so the lines are as long as in the loop
             extra["stream"] = stream_timing(arm)
-    return {"timing": timing, "timeouts": link.timeouts, "frames_unused": link.frames_unused, **extra}
+    return {"timing": timing, "timeouts": link.timeouts, **extra}
 
 
 def _ms(p: dict | None) -> str:
@@ -110,6 +135,10 @@ def report(mode: str, result: dict, baud: int, command_first: bool) -> None:
     print(f"[{mode}] rate_hz={timing['fresh_rate_hz']:.1f} (all steps {timing['rate_hz']:.1f}) | jitter_ms "
           f"{_ms(timing['jitter_ms'])} | round_trip_ms {_ms(timing['round_trip_ms'])} | feedback_age_ms "
           f"{_ms(timing['feedback_age_ms'])}")
+    w = result["warmup"]
+    if w["intervals"]:
+        print(f"[{mode}] warm-up (not counted): {w['seconds']:g} s, {w['intervals']} step intervals of "
+              f"{w['range_ms'][0]:.2f}-{w['range_ms'][1]:.2f} ms")
     if "stream" in result:
         s = result["stream"]
         wire_hz = baud / 10 / s["line_bytes"] if baud else float("inf")
@@ -120,7 +149,8 @@ def report(mode: str, result: dict, baud: int, command_first: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policy", type=Path, help="a Reach policy package (default: a random actor)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="per mode")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured, per mode")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds run before the measured ones, per mode")
     parser.add_argument("--baud", type=int, default=115200, help="emulated wire pacing (0 = unpaced)")
     parser.add_argument("--mode", choices=(STREAM, REQUEST, "both"), default="both")
     parser.add_argument("--command-first", action="store_true", help="request mode: T:102 before T:105")
@@ -132,7 +162,8 @@ def main() -> None:
     modes = [REQUEST, STREAM] if args.mode == "both" else [args.mode]
     proc, port = start_emulator(args.baud)
     try:
-        results = {mode: run_mode(mode, port, args.baud or 115200, policy, args.seconds, args.command_first)
+        results = {mode: run_mode(mode, port, args.baud or 115200, policy, args.seconds, args.warmup,
+                                 args.command_first)
                    for mode in modes}
     finally:
         proc.terminate()
