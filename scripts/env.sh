@@ -24,7 +24,14 @@ find_python312() {
   return 1
 }
 
-stamp() { cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" "$ROOT/scripts/env.sh" | sha256sum | cut -d' ' -f1; }
+# The LeRobot plugins are distributions of their own (LeRobot finds them by their names' prefixes).
+PLUGINS=("$ROOT/source/lerobot_plugins/lerobot_robot_roarm_m3" \
+         "$ROOT/source/lerobot_plugins/lerobot_teleoperator_roarm_m3")
+
+stamp() {
+  cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" "$ROOT/scripts/env.sh" "${PLUGINS[@]/%//pyproject.toml}" \
+    | sha256sum | cut -d' ' -f1
+}
 
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.roarm-lab-stamp" 2>/dev/null)" != "$(stamp)" ]; then
   if ! PY="$(find_python312)"; then
@@ -39,13 +46,16 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.roarm-lab-stamp" 2>/dev/null)
   # (grep drops pip's warnings about this machine's unused local index entries)
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
   "$VENV/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[dev]" \
-    2> >(grep -v "is ignored: it is neither" >&2)
+    "${PLUGINS[@]/#/--editable=}" 2> >(grep -v "is ignored: it is neither" >&2)
   stamp > "$VENV/.roarm-lab-stamp"
 fi
 
-# The editable install must point at this clone (a second clone shares the cached environment).
-if ! "$VENV/bin/python" -c "import pathlib, roarm_lab, sys; sys.exit(not pathlib.Path(roarm_lab.__file__).resolve().is_relative_to(pathlib.Path(sys.argv[1]).resolve()))" "$ROOT" 2>/dev/null; then
-  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
+# The editable installs must point at this clone (a second clone shares the cached environment).
+points_here() {
+  "$VENV/bin/python" -c "import importlib, pathlib, sys; m = importlib.import_module(sys.argv[1]); sys.exit(not pathlib.Path(m.__file__).resolve().is_relative_to(pathlib.Path(sys.argv[2]).resolve()))" "$1" "$ROOT" 2>/dev/null
+}
+if ! points_here roarm_lab || ! points_here lerobot_robot_roarm_m3 || ! points_here lerobot_teleoperator_roarm_m3; then
+  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT" "${PLUGINS[@]/#/--editable=}"
 fi
 
 export PATH="$VENV/bin:$PATH" VIRTUAL_ENV="$VENV"

@@ -68,12 +68,21 @@ class EmulatorConfig:
     initial_pose: tuple[float, ...] = HOME_POSE
     variation: ArmVariation = field(default_factory=ArmVariation)
     faults: Faults = field(default_factory=Faults)
+    #: A hand holding the arm (model rad, JOINT_NAMES order), as when the arm is a leader (facts §9: torque off,
+    #: moved by hand): joints with torque off move towards it at ``hand_speed_rad_s``; joints with torque on
+    #: resist. May be changed while the emulator runs; None = nobody touches the arm.
+    hand_pose: tuple[float, ...] | None = None
+    hand_speed_rad_s: float = 2.0
 
     def __post_init__(self) -> None:
         if self.baud < 0 or self.boot_duration_s < 0 or self.stream_hz <= 0 or self.estop_duration_s < 0:
             raise EmulatorError("baud and durations must be >= 0 and stream_hz > 0")
         if len(self.initial_pose) != len(JOINT_NAMES):
             raise EmulatorError(f"initial_pose needs {len(JOINT_NAMES)} joint values")
+        if self.hand_pose is not None and len(self.hand_pose) != len(JOINT_NAMES):
+            raise EmulatorError(f"hand_pose needs {len(JOINT_NAMES)} joint values")
+        if not self.hand_speed_rad_s > 0:
+            raise EmulatorError("hand_speed_rad_s must be > 0")
 
     def wire_seconds(self, n_bytes: int) -> float:
         """Time ``n_bytes`` occupy the serial line (0 when unpaced)."""

@@ -167,9 +167,14 @@ class FirmwareCore:
     def _move_servos(self, t: float) -> None:
         dt, self._last = t - self._last, max(t, self._last)
         faults = self.config.faults
-        for name, servo in zip(JOINT_NAMES, self.servos, strict=True):
+        hand = self.config.hand_pose
+        hand_steps = None if hand is None else firmware_rad_to_steps(model_to_firmware_rad(hand))
+        hand_speed = self.config.hand_speed_rad_s / RAD_PER_STEP
+        for i, (name, servo) in enumerate(zip(JOINT_NAMES, self.servos, strict=True)):
             servo.stuck = faults.dead_bus or faults.stuck_joint == name
             servo.advance(dt)
+            if hand_steps is not None:
+                servo.move_by_hand(float(hand_steps[i]), hand_speed, dt)
 
     def busy(self) -> bool:
         return self._block is not None

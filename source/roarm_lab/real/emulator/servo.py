@@ -71,6 +71,14 @@ class ServoAxis:
             if self.velocity == 0.0 and self.position == self.goal:
                 break
 
+    def move_by_hand(self, position: float, speed: float, dt: float) -> None:
+        """A hand moves the servo towards ``position`` (steps) at ``speed`` steps/s: only with torque off, when
+        nothing holds the horn."""
+        if self.torque_on or dt <= 0:
+            return
+        d = position - self.position
+        self.position += math.copysign(min(abs(d), speed * dt), d)
+
     def _substep(self, dt: float) -> None:
         d = self.goal - self.position
         vmax, amax = self.speed_limit, self.accel_limit

@@ -1,0 +1,129 @@
+"""The RoArm-M3 Pro as a LeRobot follower robot.
+
+Observations and actions are ``{joint}.pos`` in model radians (:mod:`roarm_lab.lerobot_io.features`), plus one
+image per configured camera. :meth:`send_action` writes one `T:102` with all six joints after LeRobot's
+``max_relative_target`` cap and the project's safety layer (:class:`SafetyLayer`: joint limits, step and lead
+bounds, workspace box, NaN held), and returns what was sent. The link is :class:`ArmDevice` (roarm_lab.real).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+import numpy as np
+from lerobot.cameras import make_cameras_from_configs
+from lerobot.robots import Robot
+from lerobot.robots.utils import ensure_safe_goal_position
+from lerobot.utils.decorators import check_if_already_connected, check_if_not_connected
+
+from roarm_lab.lerobot_io import calibration
+from roarm_lab.lerobot_io.arm_device import ArmDevice
+from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, features_to_joints, joint_features, joints_to_features
+from roarm_lab.real.runner.safety_layer import SafetyConfig, SafetyLayer
+
+from .config_roarm_m3_follower import RoArmM3FollowerConfig
+
+logger = logging.getLogger(__name__)
+
+
+class RoArmM3Follower(Robot):
+    config_class = RoArmM3FollowerConfig
+    name = "roarm_m3_follower"
+
+    def __init__(self, config: RoArmM3FollowerConfig):
+        super().__init__(config)
+        self.config = config
+        self.device = ArmDevice(config.link_settings(), calibration.from_lerobot(self.calibration))
+        self.safety = SafetyLayer(SafetyConfig(margin_rad=config.margin_rad, max_step_rad=config.max_step_rad,
+                                               max_lead_rad=config.max_lead_rad))
+        self.cameras = make_cameras_from_configs(config.cameras)
+
+    @cached_property
+    def observation_features(self) -> dict[str, type | tuple]:
+        cams = {name: (cfg.height, cfg.width, 3) for name, cfg in self.config.cameras.items()}
+        return {**joint_features(), **cams}
+
+    @cached_property
+    def action_features(self) -> dict[str, type]:
+        return joint_features()
+
+    @property
+    def is_connected(self) -> bool:
+        return self.device.is_open and all(cam.is_connected for cam in self.cameras.values())
+
+    @property
+    def is_calibrated(self) -> bool:
+        return True  # absolute encoders (see roarm_lab.lerobot_io.calibration)
+
+    @check_if_already_connected
+    def connect(self, calibrate: bool = True) -> None:
+        self.device.open()
+        try:
+            self.configure()
+            for cam in self.cameras.values():
+                cam.connect()
+        except BaseException:
+            self.device.close()
+            raise
+        logger.info("%s connected on %s", self, self.device.settings.where)
+
+    def configure(self) -> None:
+        """Torque on, and the safety layer starts from the measured pose (nothing moves)."""
+        self.device.set_torque(True)
+        self.safety.reset(self.device.read_joints())
+
+    def calibrate(self) -> None:
+        """Interactive (``lerobot-calibrate``): torque off, the user holds the arm at the calibration pose, the
+        offsets are stored in the calibration file; then torque on where the arm is."""
+        self.device.set_torque(False)
+        try:
+            input(f"Torque is off. Hold {self} at the firmware's init pose (base 0, shoulder 0, elbow 90 deg up, "
+                  "wrist 0, roll 0, gripper closed) and press Enter...")
+            measured = self.device.read_joints() + self.device.offsets
+            offsets = calibration.offsets_from_reading(measured)
+        finally:
+            self.device.set_torque(True)
+        self.calibration = calibration.to_lerobot(offsets)
+        self._save_calibration()
+        self.device.offsets = calibration.from_lerobot(self.calibration)
+        self.safety.reset(self.device.read_joints())
+        logger.info("calibration saved to %s", self.calibration_fpath)
+
+    @check_if_not_connected
+    def get_observation(self) -> dict:
+        obs = joints_to_features(self.device.read_joints())
+        for name, cam in self.cameras.items():
+            obs[name] = cam.read_latest()
+        return obs
+
+    @check_if_not_connected
+    def send_action(self, action: dict) -> dict:
+        """Move to the ``{joint}.pos`` targets (rad); returns the targets actually sent."""
+        proposed = features_to_joints(action, "action", require_finite=False)
+        measured = self.device.read_joints()
+        if self.config.max_relative_target is not None:
+            goal_present = {key: (float(g), float(m)) for key, g, m in zip(JOINT_POS_KEYS, proposed, measured,
+                                                                           strict=True)}
+            capped = ensure_safe_goal_position(goal_present, self.config.max_relative_target)
+            proposed = np.array([capped[key] for key in JOINT_POS_KEYS])
+        safe = self.safety.apply(proposed, measured)
+        if safe.clamps:
+            logger.debug("%s: safety layer changed the action: %s", self, ", ".join(safe.clamps))
+        self.device.write_joints(np.asarray(safe.target), spd=self.config.spd, acc=self.config.acc)
+        return joints_to_features(safe.target)
+
+    def disconnect(self) -> None:
+        """Close the link. The servos keep holding the last target unless ``disable_torque_on_disconnect``."""
+        if not self.is_connected and not self.device.is_open:
+            return
+        try:
+            if self.config.disable_torque_on_disconnect and self.device.is_open:
+                logger.warning("%s: torque off on disconnect - the arm falls under gravity", self)
+                self.device.set_torque(False)
+        finally:
+            self.device.close()
+            for cam in self.cameras.values():
+                if cam.is_connected:
+                    cam.disconnect()
+        logger.info("%s disconnected.", self)

@@ -1,0 +1,85 @@
+"""A RoArm-M3 Pro as a LeRobot leader: torque off on connect (`T:210 cmd 0`) so a hand moves it, and each action is
+its measured joints as ``{joint}.pos`` in model radians (:mod:`roarm_lab.lerobot_io.features`), the follower's
+action features. The link is :class:`ArmDevice` (roarm_lab.real); calibration as the follower's."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from lerobot.teleoperators import Teleoperator
+from lerobot.utils.decorators import check_if_already_connected, check_if_not_connected
+
+from roarm_lab.lerobot_io import calibration
+from roarm_lab.lerobot_io.arm_device import ArmDevice
+from roarm_lab.lerobot_io.features import joint_features, joints_to_features
+
+from .config_roarm_m3_leader import RoArmM3LeaderConfig
+
+logger = logging.getLogger(__name__)
+
+
+class RoArmM3Leader(Teleoperator):
+    config_class = RoArmM3LeaderConfig
+    name = "roarm_m3_leader"
+
+    def __init__(self, config: RoArmM3LeaderConfig):
+        super().__init__(config)
+        self.config = config
+        self.device = ArmDevice(config.link_settings(), calibration.from_lerobot(self.calibration))
+
+    @cached_property
+    def action_features(self) -> dict[str, type]:
+        return joint_features()
+
+    @cached_property
+    def feedback_features(self) -> dict[str, type]:
+        return {}
+
+    @property
+    def is_connected(self) -> bool:
+        return self.device.is_open
+
+    @property
+    def is_calibrated(self) -> bool:
+        return True  # absolute encoders (see roarm_lab.lerobot_io.calibration)
+
+    @check_if_already_connected
+    def connect(self, calibrate: bool = True) -> None:
+        self.device.open()
+        try:
+            self.configure()
+        except BaseException:
+            self.device.close()
+            raise
+        logger.info("%s connected on %s, torque off: move it by hand", self, self.device.settings.where)
+
+    def configure(self) -> None:
+        self.device.set_torque(False)
+
+    def calibrate(self) -> None:
+        """Interactive (``lerobot-calibrate``): hold the leader at the calibration pose and press Enter."""
+        self.device.set_torque(False)
+        input(f"Hold {self} at the firmware's init pose (base 0, shoulder 0, elbow 90 deg up, wrist 0, roll 0, "
+              "gripper closed) and press Enter...")
+        offsets = calibration.offsets_from_reading(self.device.read_joints() + self.device.offsets)
+        self.calibration = calibration.to_lerobot(offsets)
+        self._save_calibration()
+        self.device.offsets = calibration.from_lerobot(self.calibration)
+        logger.info("calibration saved to %s", self.calibration_fpath)
+
+    @check_if_not_connected
+    def get_action(self) -> dict[str, float]:
+        return joints_to_features(self.device.read_joints())
+
+    def send_feedback(self, feedback: dict) -> None:
+        """Nothing to show: the leader has no force feedback (its servos are limp)."""
+
+    @check_if_not_connected
+    def disconnect(self) -> None:
+        try:
+            if self.config.torque_on_disconnect:
+                self.device.set_torque(True)  # the servos hold where the hand left them
+        finally:
+            self.device.close()
+        logger.info("%s disconnected.", self)
