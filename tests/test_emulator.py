@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
+from emulated_arm import FAST, emulator
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, model_to_firmware_rad
 from roarm_lab.kinematics import tcp_firmware_mm
-from roarm_lab.real import BootNotice, Feedback, JsonMessage, StreamReader
+from roarm_lab.real import BootNotice, Feedback, JsonMessage, SerialTransport, StreamReader
 from roarm_lab.real.emulator import ArmVariation, EmulatorConfig, Faults, FirmwareCore
 
 BOOT_S = 1.0
@@ -215,3 +217,30 @@ def test_command_line_options_build_the_config():
     assert (config.baud, config.boot_duration_s, config.variation.speed_scale) == (0, 0.2, 0.8)
     assert config.faults.torn_frame_prob == 0.1 and config.faults.stuck_joint == "wrist" and config.faults.dead_bus
     assert config.faults.disconnect_after_s == 5 and config.reset_on_open and args.tcp == 0
+
+
+def test_a_hand_moves_only_joints_whose_torque_is_off():
+    from roarm_lab.real.commands import SetTorque
+
+    pose = (0.4, 0.3, 1.3, 0.2, 0.1, 0.6)
+    with emulator() as emu, SerialTransport(emu.port, **FAST) as arm:
+        emu.config.hand_pose = pose
+        time.sleep(0.3)
+        assert emu.snapshot().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)  # the servos hold
+        t0 = time.monotonic()
+        arm.exchange(SetTorque(False))
+        time.sleep(0.05)
+        moved = np.abs(np.asarray(emu.snapshot().q_model) - HOME_POSE)
+        # no faster than the hand's speed (2 rad/s): base needs 0.2 s for 0.4 rad
+        assert 0 < moved[0] <= emu.config.hand_speed_rad_s * (time.monotonic() - t0) + RAD_PER_STEP
+        time.sleep(0.5)
+        assert emu.snapshot().q_model == pytest.approx(pose, abs=RAD_PER_STEP)
+        assert arm.feedback().q_model == pytest.approx(pose, abs=RAD_PER_STEP)  # reported like any motion
+        arm.exchange(SetTorque(True))
+        emu.config.hand_pose = HOME_POSE
+        time.sleep(0.3)
+        assert emu.snapshot().q_model == pytest.approx(pose, abs=RAD_PER_STEP)  # held again where it was left
+
+    from roarm_lab.real.emulator.__main__ import build_parser, config_from_args
+
+    assert config_from_args(build_parser().parse_args(["--hand-pose", *map(str, pose)])).hand_pose == pose

@@ -252,3 +252,25 @@ def test_unreachable_port_fails_to_connect_and_stays_disconnected(tmp_path):
     with pytest.raises(DisconnectedError):
         robot.connect()
     assert not robot.is_connected
+
+
+def test_follower_over_http(tmp_path):
+    from roarm_lab.real.emulator import Emulator, EmulatorConfig, EmulatorHttpServer
+
+    emu = Emulator(EmulatorConfig(boot_duration_s=0.1), pty=False).start()
+    try:
+        with EmulatorHttpServer(emu) as server:
+            from lerobot_robot_roarm_m3 import RoArmM3FollowerConfig
+
+            robot = make_robot_from_config(RoArmM3FollowerConfig(http=server.address, feedback="request", id="h",
+                                                                 calibration_dir=tmp_path / "cal"))
+            robot.connect()
+            try:
+                sent = drive(robot, TARGET, steps=15)
+                assert wait_until(lambda: near(emu, [sent[k] for k in JOINT_POS_KEYS]))
+                obs = robot.get_observation()
+                assert [obs[k] for k in JOINT_POS_KEYS] == pytest.approx(list(sent.values()), abs=RAD_PER_STEP)
+            finally:
+                robot.disconnect()
+    finally:
+        emu.stop()

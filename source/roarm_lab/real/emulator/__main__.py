@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--settle-offset", type=float, nargs=6, metavar="RAD", default=(0.0,) * 6,
                    help="where each servo settles relative to its target, firmware rad")
     g.add_argument("--load-scale", type=float, default=1.0)
+    g.add_argument("--hand-pose", type=float, nargs=6, metavar="RAD",
+                   help="a hand holds the arm at this pose (model rad): joints with torque off (T:210 cmd 0, e.g. a "
+                        "LeRobot leader) move there")
     f = p.add_argument_group("faults")
     f.add_argument("--torn", type=float, default=0.0, metavar="P", help="probability a printed line is torn")
     f.add_argument("--drop", type=float, default=0.0, metavar="P", help="probability a printed line is lost")
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(a: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         baud=a.baud, boot_duration_s=a.boot_s, reset_on_open=not a.no_reset_on_open, stream_hz=a.stream_hz,
-        estop_duration_s=a.estop_s,
+        estop_duration_s=a.estop_s, hand_pose=None if a.hand_pose is None else tuple(a.hand_pose),
         variation=ArmVariation(speed_scale=a.speed_scale, settle_offset_rad=tuple(a.settle_offset),
                                load_scale=a.load_scale),
         faults=Faults(torn_frame_prob=a.torn, drop_line_prob=a.drop, latency_s=a.latency,
