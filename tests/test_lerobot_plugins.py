@@ -274,3 +274,25 @@ def test_follower_over_http(tmp_path):
                 robot.disconnect()
     finally:
         emu.stop()
+
+
+def test_leader_calibration_reads_home_where_this_arm_has_it(tmp_path, monkeypatch):
+    offsets = np.array([-0.1, 0.05, 0.0, 0.08, 0.0, 0.03])
+    with emulator() as emu:
+        leader = make_teleoperator_from_config(leader_config(emu.port, tmp_path))
+        leader.connect()
+        try:
+            def user_holds_the_leader_at_the_calibration_pose(prompt: str) -> str:
+                emu.config.hand_pose = tuple(np.array(HOME_POSE) + offsets)
+                assert wait_until(lambda: near(emu, emu.config.hand_pose))
+                time.sleep(0.1)
+                return ""
+
+            monkeypatch.setattr(builtins, "input", user_holds_the_leader_at_the_calibration_pose)
+            leader.calibrate()
+            assert not any(emu.snapshot().torque_on), "a leader stays limp after calibrating"
+            action = leader.get_action()
+            assert [action[k] for k in JOINT_POS_KEYS] == pytest.approx(HOME_POSE, abs=2 * RAD_PER_STEP)
+        finally:
+            leader.disconnect()
+        assert leader.calibration_fpath.is_file()

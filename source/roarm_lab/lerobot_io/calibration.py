@@ -39,6 +39,14 @@ def offsets_from_reading(measured: Sequence[float], pose: Sequence[float] = CALI
     return offsets
 
 
+def measure_offsets(device, who: str) -> np.ndarray:
+    """Ask the user to hold ``device``'s arm (torque off) at the calibration pose and press Enter; the offsets of
+    the reading then taken (ValueError when it is too far from the pose)."""
+    input(f"Torque is off. Hold {who} at the firmware's init pose (base 0, shoulder 0, elbow 90 deg up, wrist 0, "
+          "roll 0, gripper closed) and press Enter...")
+    return offsets_from_reading(device.read_joints() + device.offsets)
+
+
 def to_lerobot(offsets: Sequence[float]) -> dict:
     """``{joint: MotorCalibration}`` for LeRobot's calibration file."""
     from lerobot.motors import MotorCalibration

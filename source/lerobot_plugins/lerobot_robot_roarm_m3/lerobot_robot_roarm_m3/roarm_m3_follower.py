@@ -78,10 +78,7 @@ class RoArmM3Follower(Robot):
         offsets are stored in the calibration file; then torque on where the arm is."""
         self.device.set_torque(False)
         try:
-            input(f"Torque is off. Hold {self} at the firmware's init pose (base 0, shoulder 0, elbow 90 deg up, "
-                  "wrist 0, roll 0, gripper closed) and press Enter...")
-            measured = self.device.read_joints() + self.device.offsets
-            offsets = calibration.offsets_from_reading(measured)
+            offsets = calibration.measure_offsets(self.device, str(self))
         finally:
             self.device.set_torque(True)
         self.calibration = calibration.to_lerobot(offsets)

@@ -60,9 +60,7 @@ class RoArmM3Leader(Teleoperator):
     def calibrate(self) -> None:
         """Interactive (``lerobot-calibrate``): hold the leader at the calibration pose and press Enter."""
         self.device.set_torque(False)
-        input(f"Hold {self} at the firmware's init pose (base 0, shoulder 0, elbow 90 deg up, wrist 0, roll 0, "
-              "gripper closed) and press Enter...")
-        offsets = calibration.offsets_from_reading(self.device.read_joints() + self.device.offsets)
+        offsets = calibration.measure_offsets(self.device, str(self))
         self.calibration = calibration.to_lerobot(offsets)
         self._save_calibration()
         self.device.offsets = calibration.from_lerobot(self.calibration)
