@@ -25,8 +25,12 @@ request turns the stream off and sends a T:105 with each T:102 (one ~22 ms round
 The log directory (--log, default logs/real/<time>/) gets steps.jsonl (per step: time, feedback age and number,
 measured joints, estimated velocities, observation, raw action, policy target, command after safety, clamps, round
 trip), summary.json and joints.png (commanded vs measured). Over HTTP each step is two requests; users measure
-~3 Hz over Wi-Fi (facts §1.5), so expect the watchdog to stop the run: use USB serial. LeRobot recording (--record)
-is issue 7, not here.
+~3 Hz over Wi-Fi (facts §1.5), so expect the watchdog to stop the run: use USB serial.
+
+--record DIR appends the run to a LeRobot v3 dataset as one episode (created on first use; --record-repo-id names
+it): observation.state = the measured joints each step used, action = the command after the safety layer, model
+rad under the LeRobot follower's names (base.pos ... gripper.pos), at the control rate; object tasks add
+observation.environment_state (--object and --target). The root is checked before the port is opened (exit 2).
 """
 
 from __future__ import annotations
@@ -88,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds to wait for each T:1051 reply (one retry; default {DEFAULT_REPLY_TIMEOUT_S}); "
                         "stream: a step waits twice this for a new frame")
     p.add_argument("--no-plot", action="store_true", help="skip joints.png")
+    p.add_argument("--record", type=Path, metavar="DIR", help="append the run to this LeRobot v3 dataset")
+    p.add_argument("--record-repo-id", default="local/roarm_real", help="the dataset's repo id (default %(default)s)")
     return p
 
 
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         link=link,
         dry_run=args.dry_run, duration_s=args.duration, target=args.target, object_pos=args.object,
         log_dir=args.log, safety=safety, start_speed_rad_s=args.start_speed, stale_periods=args.stale_periods,
-        plot=not args.no_plot,
+        plot=not args.no_plot, record_dir=args.record, record_repo_id=args.record_repo_id,
     )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the observation is one small batch: more threads only add wake-up latency

@@ -25,3 +25,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def scratch_hf_cache(tmp_path_factory):
+    """Loading a LeRobot dataset makes `datasets` cache Arrow copies of it: keep them out of the user's cache."""
+    import datasets.config
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf_datasets"))
+        yield

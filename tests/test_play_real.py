@@ -326,3 +326,55 @@ def test_object_tasks_need_a_fixed_object_position(lift_package, emu, tmp_path, 
                 "--dry-run", duration=0.3) == 0
     steps = read_steps(tmp_path / "b")
     assert steps and steps[0]["obs"][15:18] == pytest.approx([0.2, 0.0, 0.015])  # object_pos term
+
+
+# ---------------------------------------------------------------------------------------------------- --record
+def test_record_appends_each_run_as_a_lerobot_episode(reach_package, emu, tmp_path):
+    from lerobot.datasets import LeRobotDataset
+
+    from roarm_lab.lerobot_io.features import JOINT_POS_KEYS
+
+    root = tmp_path / "dataset"
+    for run in ("a", "b"):
+        assert play(emu, reach_package, tmp_path / run, "--record", str(root), duration=1.0) == 0
+    ds = LeRobotDataset("local/roarm_real", root=root)
+    assert ds.num_episodes == 2 and ds.fps == 30
+    assert ds.features["observation.state"]["names"] == list(JOINT_POS_KEYS) == ds.features["action"]["names"]
+    assert "observation.environment_state" not in ds.features  # Reach has no object
+    for run, episode in (("a", 0), ("b", 1)):
+        sent = [s for s in read_steps(tmp_path / run) if s["status"] == "commanded"]
+        meta = ds.meta.episodes[episode]
+        assert meta["length"] == len(sent) > 20  # every step that sent a command, ~30 per second
+        frames = [ds[i] for i in range(meta["dataset_from_index"], meta["dataset_to_index"])]
+        # the frames are what the arm reported and what went out on the wire (the emulator's executed T:102)
+        assert np.stack([f["observation.state"].numpy() for f in frames]) == pytest.approx(
+            np.array([s["q"] for s in sent]), abs=1e-6)
+        assert np.stack([f["action"].numpy() for f in frames]) == pytest.approx(
+            np.array([s["command"] for s in sent]), abs=1e-6)
+        assert summary_of(tmp_path / run)["lerobot_dataset"]["episode"] == episode
+    last_sent = model_to_firmware_rad(np.array(ds[len(ds) - 1]["action"].numpy(), dtype=np.float64))
+    wire = t102s(emu)[-1]
+    assert [wire[k] for k in T102_FIELDS] == pytest.approx(last_sent, abs=1e-5)
+
+
+def test_record_to_a_folder_that_is_not_a_dataset_is_refused_before_the_port_is_opened(reach_package, emu, tmp_path,
+                                                                                       capsys):
+    root = tmp_path / "not_a_dataset"
+    root.mkdir()
+    (root / "notes.txt").write_text("mine")
+    assert play(emu, reach_package, tmp_path / "log", "--record", str(root)) == 2
+    assert "no LeRobot dataset" in capsys.readouterr().err
+    assert emu.snapshot().wire_stats.get("opens", 0) == 0
+    assert sorted(p.name for p in root.iterdir()) == ["notes.txt"]
+
+
+def test_recorded_object_task_runs_carry_the_cube_and_target(lift_package, emu, tmp_path):
+    from lerobot.datasets import LeRobotDataset
+
+    root = tmp_path / "lift"
+    assert play(emu, lift_package, tmp_path / "log", "--object", "0.2", "0", "0.015", "--target", "0.2", "0", "0.115",
+                "--record", str(root), duration=0.5) == 0
+    ds = LeRobotDataset("local/roarm_real", root=root)
+    assert ds.features["observation.environment_state"]["names"] == ["cube.x", "cube.y", "cube.z", "target.x",
+                                                                     "target.y", "target.z"]
+    assert ds[0]["observation.environment_state"].numpy() == pytest.approx([0.2, 0, 0.015, 0.2, 0, 0.115])

@@ -30,7 +30,7 @@ from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig, LoopStats
 from roarm_lab.real.runner.errors import StopRequested, UnsafeStartError
 from roarm_lab.real.runner.gc_freeze import frozen_heap
-from roarm_lab.real.runner.run_log import PLOT_FILE, RunLog, default_log_dir
+from roarm_lab.real.runner.run_log import PLOT_FILE, RunLog, default_log_dir, read_steps
 from roarm_lab.real.runner.safety_layer import SafetyConfig, SafetyLayer, WorkspaceBox
 from roarm_lab.real.runner.start_pose import check_arm_state, move_to_start
 from roarm_lab.real.runner.stop_request import StopRequest
@@ -99,6 +99,8 @@ class PlayOptions:
     start_speed_rad_s: float = DEFAULT_START_SPEED_RAD_S
     stale_periods: int = DEFAULT_STALE_PERIODS
     plot: bool = True
+    record_dir: Path | None = None  # append the run as one episode of this LeRobot v3 dataset
+    record_repo_id: str = "local/roarm_real"
 
 
 @dataclass
@@ -167,6 +169,11 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
     except ValueError as e:
         warn(f"error: {e}")
         return PlayResult(ExitCode.BAD_INPUT)
+    try:
+        recorder = _recorder(options, policy, object_pos)
+    except (ImportError, ValueError) as e:  # checked before the port is opened: a bad root loses no run
+        warn(f"error: cannot record to {options.record_dir}: {e}")
+        return PlayResult(ExitCode.BAD_INPUT)
 
     safety = SafetyLayer(options.safety)
     stale_limit_s = options.stale_periods / policy.control_hz
@@ -208,11 +215,36 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
                 warn(f"[roarm-lab] {outcome}")
             summary = _summary(outcome, code, policy, command, options, safety, link, loop.stats, hold,
                                since_feedback_ms, log)
+            if recorder is not None:
+                summary["lerobot_dataset"] = _record(recorder, log, policy, command, object_pos, warn)
             log.write_summary(summary)
             if options.plot and loop.stats.steps:
                 _plot(loop.stats, log, policy, warn)
             echo(format_summary(summary))
     return PlayResult(code, summary, log.directory)
+
+
+def _recorder(options: PlayOptions, policy: PolicyPackage, object_pos: np.ndarray | None):
+    """The LeRobot episode writer for ``--record`` (None without it)."""
+    if options.record_dir is None:
+        return None
+    from roarm_lab.lerobot_io.real_runs import run_writer
+
+    return run_writer(options.record_dir, policy.control_hz, object_pos is not None, options.record_repo_id)
+
+
+def _record(recorder, log: RunLog, policy: PolicyPackage, command: np.ndarray, object_pos: np.ndarray | None,
+            warn: Callable[[str], None]) -> dict[str, Any]:
+    """Append the run to the dataset; a failure is reported, the run's log keeps every step either way."""
+    from roarm_lab.lerobot_io.real_runs import record_run
+
+    where = {"root": str(recorder.root), "repo_id": recorder.repo_id}
+    try:
+        episode = record_run(recorder, read_steps(log.directory), policy.task, command, object_pos)
+    except Exception as e:  # the arm is already holding; the episode stays in steps.jsonl
+        warn(f"warning: could not write the LeRobot episode: {e!r}")
+        return {**where, "episode": None, "error": repr(e)}
+    return {**where, "episode": episode}
 
 
 def _run(link: ArmLink, loop: ControlLoop, policy: PolicyPackage, safety: SafetyLayer, options: PlayOptions,

@@ -1,0 +1,47 @@
+"""The LeRobot dataset features this project records, in LeRobot's ``{"dtype", "shape", "names"}`` form.
+
+``observation.state`` and ``action`` are the six joints under the names of :mod:`.features` (model rad, the
+follower plugin's names), so sim demos and real recordings line up. ``observation.environment_state`` is what the
+arm cannot measure but a simulated demo knows: the cube's and the target's positions (world frame, m; the arm's
+base is at the world origin, the table top at z = 0). It lets ACT train without cameras.
+"""
+
+from __future__ import annotations
+
+from .features import JOINT_POS_KEYS
+
+#: LeRobot's ``robot_type``: the follower plugin's name, so sim and real datasets can be merged.
+ROBOT_TYPE = "roarm_m3_follower"
+STATE = "observation.state"
+ACTION = "action"
+ENVIRONMENT_STATE = "observation.environment_state"
+IMAGE_PREFIX = "observation.images."
+ENVIRONMENT_STATE_NAMES: tuple[str, ...] = ("cube.x", "cube.y", "cube.z", "target.x", "target.y", "target.z")
+
+
+def joints_feature() -> dict:
+    """``observation.state`` / ``action``: the six joints, model rad."""
+    return {"dtype": "float32", "shape": (len(JOINT_POS_KEYS),), "names": list(JOINT_POS_KEYS)}
+
+
+def environment_state_feature() -> dict:
+    return {"dtype": "float32", "shape": (len(ENVIRONMENT_STATE_NAMES),), "names": list(ENVIRONMENT_STATE_NAMES)}
+
+
+def camera_key(name: str) -> str:
+    return IMAGE_PREFIX + name
+
+
+def camera_feature(height: int, width: int) -> dict:
+    """An RGB camera stored as video (``uint8`` frames of ``(height, width, 3)``)."""
+    if height < 1 or width < 1:
+        raise ValueError(f"camera size must be positive, got {height}x{width}")
+    return {"dtype": "video", "shape": (height, width, 3), "names": ["height", "width", "channels"]}
+
+
+def sim_demo_features(cameras: dict[str, tuple[int, int]] | None = None) -> dict[str, dict]:
+    """Joint state, joint-target action, cube and target positions, and one video per ``{name: (h, w)}``."""
+    features = {STATE: joints_feature(), ACTION: joints_feature(), ENVIRONMENT_STATE: environment_state_feature()}
+    for name, (height, width) in (cameras or {}).items():
+        features[camera_key(name)] = camera_feature(height, width)
+    return features

@@ -1,0 +1,67 @@
+"""`play_real.py --record DIR`: each run on the arm becomes one episode of a LeRobot v3 dataset.
+
+The frames are the run's logged control steps that used a reading and computed a command (``commanded``, or
+``dry_run``, which a dry run prints instead of sending): ``observation.state`` the measured joints the policy saw,
+``action`` the joint target after the safety layer (what was sent), both model rad under the follower plugin's
+names (:mod:`.features`), at the policy's control rate. Object tasks add ``observation.environment_state``: the
+fixed ``--object`` position and the ``--target`` command, as sim demos record the cube and the target, so sim and
+real episodes of a task share their features. The episode is written after the loop from the run's log (no
+dataset I/O inside the control loop); :class:`~.episode_writer.EpisodeWriter` makes the write all-or-nothing, and
+the root is checked before the arm is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .dataset_features import ACTION, ENVIRONMENT_STATE, STATE, environment_state_feature, joints_feature
+from .episode_writer import EpisodeWriter
+
+DEFAULT_REPO_ID = "local/roarm_real"
+#: The step statuses whose measured joints and command make a frame.
+RECORDED_STATUSES = ("commanded", "dry_run")
+_PROMPTS = {
+    "RoArm-Reach": "move the gripper to the target",
+    "RoArm-Lift": "pick up the cube and lift it",
+    "RoArm-PickPlace": "pick up the cube and place it on the target",
+}
+
+
+def task_prompt(task: str) -> str:
+    return _PROMPTS.get(task, task)
+
+
+def run_features(has_object: bool) -> dict[str, dict]:
+    features = {STATE: joints_feature(), ACTION: joints_feature()}
+    if has_object:
+        features[ENVIRONMENT_STATE] = environment_state_feature()
+    return features
+
+
+def run_writer(root: str | Path, fps: float, has_object: bool, repo_id: str = DEFAULT_REPO_ID) -> EpisodeWriter:
+    """The writer for a run's episode; raises (DatasetRootError, FeatureMismatchError, ValueError) when the root
+    cannot take it, before anything is written."""
+    if fps != int(fps):
+        raise ValueError(f"LeRobot datasets need a whole fps; the policy runs at {fps:g} Hz")
+    return EpisodeWriter(root, repo_id, int(fps), run_features(has_object))
+
+
+def record_run(writer: EpisodeWriter, steps: Sequence[Mapping], task: str, command: Sequence[float],
+               object_pos: Sequence[float] | None) -> int | None:
+    """Write the run's steps as one episode; returns its index, or None when no step made a frame."""
+    environment = None if object_pos is None else np.array([*object_pos, *command], dtype=np.float32)
+    frames = 0
+    for step in steps:
+        if step.get("status") not in RECORDED_STATUSES or step.get("q") is None or step.get("command") is None:
+            continue
+        frame = {STATE: np.asarray(step["q"], dtype=np.float32), ACTION: np.asarray(step["command"], np.float32)}
+        if ENVIRONMENT_STATE in writer.features:
+            frame[ENVIRONMENT_STATE] = environment
+        writer.add_frame(frame)
+        frames += 1
+    if frames == 0:
+        return None
+    return writer.save_episode(task_prompt(task))
