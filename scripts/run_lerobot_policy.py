@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from roarm_lab.lerobot_io.dataset_features import TASK_PROMPTS
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features
 from roarm_lab.real.errors import RealArmError
 from roarm_lab.real.runner.scheduler import RateScheduler
 from roarm_lab.tasks.timing import CONTROL_HZ
 
-DEFAULT_TASK = "pick up the cube and place it on the target"
+DEFAULT_TASK = TASK_PROMPTS["RoArm-PickPlace"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

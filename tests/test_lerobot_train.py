@@ -123,3 +123,21 @@ def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, capsys):
     steps = np.abs(np.diff(commanded, axis=0))
     assert np.all(steps <= 0.1 + 1e-4)  # the follower's step bound, per joint and action
     assert "completed" in capsys.readouterr().out
+
+
+def test_the_trained_policy_is_evaluated_in_closed_loop_in_mujoco(tiny_act, capsys):
+    """scripts/eval_lerobot_policy.py runs the checkpoint on the held-out MuJoCo episodes play.py uses; the env
+    applies the policy's joint targets (the inverse of the action mapping round-trips them)."""
+    from roarm_lab.tasks.mdp.actions import actions_for_targets, joint_targets
+
+    model, _ = tiny_act
+    evaluate = runpy.run_path(str(REPO / "scripts" / "eval_lerobot_policy.py"))["main"]
+    assert evaluate(["--task", "RoArm-Lift", "--policy", str(model), "--episodes", "2"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("task="))
+    assert line.startswith("task=RoArm-Lift episodes=2 success_rate=")
+    rate = float(line.split("success_rate=")[1].split()[0])
+    assert rate in (0.0, 0.5, 1.0)
+    inside = torch.tensor([[0.3, 0.2, 1.4, 0.1, -0.1, 0.7]])
+    torch.testing.assert_close(joint_targets(actions_for_targets(inside)), inside)
+    assert evaluate(["--task", "RoArm-Lift", "--policy", str(model.parent), "--episodes", "2"]) == 2
+    assert "no config.json" in capsys.readouterr().err

@@ -25,10 +25,16 @@ import torch
 from roarm_lab.description import HARDWARE_SAFE
 from roarm_lab.evaluation import eval_cfg
 from roarm_lab.lerobot_io.append_journal import JOURNAL
-from roarm_lab.lerobot_io.dataset_features import ACTION, ENVIRONMENT_STATE, ROBOT_TYPE, STATE, sim_demo_features
+from roarm_lab.lerobot_io.dataset_features import (
+    ACTION,
+    ENVIRONMENT_STATE,
+    ROBOT_TYPE,
+    STATE,
+    TASK_PROMPTS,
+    sim_demo_features,
+)
 from roarm_lab.lerobot_io.episode_writer import DatasetRootError, EpisodeWriter, FeatureMismatchError
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS
-from roarm_lab.lerobot_io.sim_demos import TASK_PROMPTS
 from roarm_lab.tasks.lift import SUCCESS_HEIGHT_M as LIFT_SUCCESS_HEIGHT_M
 from roarm_lab.tasks.lift import SUCCESS_HOLD_S as LIFT_SUCCESS_HOLD_S
 from roarm_lab.tasks.pick_place import PLACE_RADIUS_M

@@ -17,6 +17,12 @@ ACTION = "action"
 ENVIRONMENT_STATE = "observation.environment_state"
 IMAGE_PREFIX = "observation.images."
 ENVIRONMENT_STATE_NAMES: tuple[str, ...] = ("cube.x", "cube.y", "cube.z", "target.x", "target.y", "target.z")
+#: The text each task's episodes are stored with (LeRobot's ``task``), in sim demos and real runs alike.
+TASK_PROMPTS = {
+    "RoArm-Reach": "move the gripper to the target",
+    "RoArm-Lift": "pick up the cube and lift it",
+    "RoArm-PickPlace": "pick up the cube and place it on the target",
+}
 
 
 def joints_feature() -> dict:

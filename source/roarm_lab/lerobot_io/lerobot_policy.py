@@ -71,17 +71,26 @@ class LeRobotPolicy:
     def act(self, observation: Mapping[str, object], environment_state: Sequence[float] | None = None,
             task: str = "") -> np.ndarray:
         """Joint targets (6,), model rad, from a follower observation (``{joint}.pos`` and camera images)."""
-        from lerobot.policies.utils import prepare_observation_for_inference
-
-        frame: dict[str, np.ndarray] = {}
+        inputs: dict[str, np.ndarray] = {}
         for name in self.input_names:
             if name == STATE:
-                frame[name] = np.array([observation[k] for k in JOINT_POS_KEYS], dtype=np.float32)
+                inputs[name] = np.array([[observation[k] for k in JOINT_POS_KEYS]], dtype=np.float32)
             elif name == ENVIRONMENT_STATE:
-                frame[name] = np.asarray(environment_state, dtype=np.float32)
+                inputs[name] = np.asarray([environment_state], dtype=np.float32)
             else:
-                frame[name] = np.asarray(observation[name.removeprefix(IMAGE_PREFIX)])
+                inputs[name] = np.asarray(observation[name.removeprefix(IMAGE_PREFIX)])[None]
+        return self.act_batch(inputs, task)[0]
+
+    def act_batch(self, inputs: Mapping[str, np.ndarray], task: str = "") -> np.ndarray:
+        """Joint targets (B, 6) from a batch of policy inputs by name: states (B, n); images (B, H, W, 3) uint8.
+        Every row of a batch must be at the same step of its episode (ACT queues one action chunk per batch)."""
+        batch: dict[str, object] = {}
+        for name in self.input_names:
+            value = torch.as_tensor(np.asarray(inputs[name]))
+            if name.startswith(IMAGE_PREFIX):  # as LeRobot's own inference: channels first, [0, 1]
+                value = value.permute(0, 3, 1, 2).float() / (255.0 if value.dtype == torch.uint8 else 1.0)
+            batch[name] = value.to(self.device)
+        batch["task"], batch["robot_type"] = task, ""
         with torch.inference_mode():
-            batch = prepare_observation_for_inference(frame, self.device, task, None)
             action = self.postprocessor(self.policy.select_action(self.preprocessor(batch)))
-        return action.squeeze(0).cpu().numpy().astype(np.float64)
+        return action.cpu().numpy().astype(np.float64)

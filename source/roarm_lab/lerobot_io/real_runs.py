@@ -17,21 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset_features import ACTION, ENVIRONMENT_STATE, STATE, environment_state_feature, joints_feature
+from .dataset_features import (
+    ACTION,
+    ENVIRONMENT_STATE,
+    STATE,
+    TASK_PROMPTS,
+    environment_state_feature,
+    joints_feature,
+)
 from .episode_writer import EpisodeWriter
 
 DEFAULT_REPO_ID = "local/roarm_real"
 #: The step statuses whose measured joints and command make a frame.
 RECORDED_STATUSES = ("commanded", "dry_run")
-_PROMPTS = {
-    "RoArm-Reach": "move the gripper to the target",
-    "RoArm-Lift": "pick up the cube and lift it",
-    "RoArm-PickPlace": "pick up the cube and place it on the target",
-}
 
 
 def task_prompt(task: str) -> str:
-    return _PROMPTS.get(task, task)
+    return TASK_PROMPTS.get(task, task)
 
 
 def run_features(has_object: bool) -> dict[str, dict]:

@@ -31,14 +31,11 @@ from roarm_lab.tasks.mdp.actions import joint_targets
 from roarm_lab.tasks.pick_expert import ReactivePicker
 from roarm_lab.tasks.timing import CONTROL_DT, CONTROL_HZ
 
-from .dataset_features import ACTION, ENVIRONMENT_STATE, STATE, camera_key
+from .dataset_features import ACTION, ENVIRONMENT_STATE, STATE, TASK_PROMPTS, camera_key
 from .episode_writer import EpisodeWriter
 
-#: The tasks with an expert, and the prompt each episode is stored with.
-TASK_PROMPTS = {
-    "RoArm-Lift": "pick up the cube and lift it",
-    "RoArm-PickPlace": "pick up the cube and place it on the target",
-}
+#: The tasks with a scripted picker.
+EXPERT_TASKS = ("RoArm-Lift", "RoArm-PickPlace")
 
 
 def demo_fps(frame_stride: int = 1) -> int:
@@ -73,8 +70,8 @@ class SimDemoSource:
 
     def __init__(self, task: str, num_envs: int = 8, seed: int = 0, cameras: dict[str, tuple[int, int]] | None = None,
                  frame_stride: int = 1, nthread: int = 2, realtime: bool = False):
-        if task not in TASK_PROMPTS:
-            raise ValueError(f"no expert for {task!r}; choose one of {', '.join(TASK_PROMPTS)}")
+        if task not in EXPERT_TASKS:
+            raise ValueError(f"no expert for {task!r}; choose one of {', '.join(EXPERT_TASKS)}")
         self.task = task
         self.prompt = TASK_PROMPTS[task]
         self.frame_stride = frame_stride
