@@ -18,6 +18,7 @@ import pytest
 import torch
 from emulated_arm import emulator, summary_of, when_steps_logged
 from onnx import numpy_helper
+from run_dirs import new_run
 
 from roarm_lab import kinematics
 from roarm_lab.deploy import PolicyPackage
@@ -51,13 +52,7 @@ PLAY_REAL = script_main("play_real.py")
 @pytest.fixture(scope="module")
 def reach_package(tmp_path_factory) -> Path:
     """Two PPO iterations of Reach on the MuJoCo backend, exported with scripts/export_onnx.py."""
-    from rsl_rl.runners import OnPolicyRunner
-
-    torch.manual_seed(0)
-    run = tmp_path_factory.mktemp("logs") / TASK / "2026-01-01_00-00-00"
-    (run / "params").mkdir(parents=True)
-    (run / "params" / "env.yaml").write_text(f"task: {TASK}\n")
-    runner = OnPolicyRunner(MujocoTaskEnv(TASK, 16, nthread=1), runner_cfg(TASK).to_dict(), log_dir=None)
+    run, runner = new_run(tmp_path_factory.mktemp("logs"), TASK, 16)
     runner.learn(num_learning_iterations=2)
     runner.save(str(run / "model_1.pt"))
     out = run.parent / "reach.onnx"

@@ -12,6 +12,7 @@ import onnx
 import pytest
 import torch
 from onnx import TensorProto, helper
+from run_dirs import new_run
 
 from roarm_lab.deploy import PolicyPackage, PolicyPackageError
 from roarm_lab.deploy.checkpoint import resolve_checkpoint, training_info
@@ -23,7 +24,7 @@ from roarm_lab.description import HARDWARE_SAFE, ROBOT_ID
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.mdp import actions as mdp_actions
 from roarm_lab.tasks.registry import TASKS, get_task
-from roarm_lab.training.policy import load_actor, runner_cfg
+from roarm_lab.training.policy import load_actor
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "RoArm-Reach"
@@ -33,13 +34,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A Reach run directory like train.py's: model_3.pt (fresh) and model_12.pt (non-trivial normalizer)."""
-    from rsl_rl.runners import OnPolicyRunner
-
-    torch.manual_seed(0)
-    run = tmp_path_factory.mktemp("logs") / TASK / "2026-01-01_00-00-00"
-    (run / "params").mkdir(parents=True)
-    (run / "params" / "env.yaml").write_text(f"task: {TASK}\n")
-    runner = OnPolicyRunner(MujocoTaskEnv(TASK, 8, nthread=1), runner_cfg(TASK).to_dict(), log_dir=None)
+    run, runner = new_run(tmp_path_factory.mktemp("logs"), TASK, 8)
     runner.save(str(run / "model_3.pt"))
     g = torch.Generator().manual_seed(1)
     normalizer = runner.alg.get_policy().obs_normalizer

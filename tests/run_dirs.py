@@ -1,0 +1,22 @@
+"""A training run directory laid out as scripts/train.py writes one, for the tests of the tools that read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from roarm_lab.sim_mujoco.env import MujocoTaskEnv
+from roarm_lab.training.policy import runner_cfg
+
+
+def new_run(base: Path, task: str, num_envs: int):
+    """``base/<task>/<time>/`` with ``params/env.yaml`` naming the task, and a fresh rsl-rl runner (seed 0) on the
+    MuJoCo backend; returns (run directory, runner)."""
+    from rsl_rl.runners import OnPolicyRunner
+
+    torch.manual_seed(0)
+    run = base / task / "2026-01-01_00-00-00"
+    (run / "params").mkdir(parents=True)
+    (run / "params" / "env.yaml").write_text(f"task: {task}\n")
+    return run, OnPolicyRunner(MujocoTaskEnv(task, num_envs, nthread=1), runner_cfg(task).to_dict(), log_dir=None)
