@@ -7,8 +7,9 @@ workspace, NaN held) -> `T:102`, at ``--fps``.
         --port /dev/ttyUSB0 --cube 0.22 0.0 0.015 --target 0.18 0.12 0.015 --duration 20
 
 Sim-demo policies see the cube and the target (``observation.environment_state``); on the arm they are given
-once with ``--cube``/``--target`` (world frame, m: origin under the base axis on the table, z up), as where the
-cube was put. Policies trained with cameras take the follower's cameras (``--camera name=index_or_path``).
+once with ``--cube``/``--target`` (world frame, m: origin under the base axis on the table, z up) and
+``--cube-yaw`` (deg), as where the cube was put. Policies trained with cameras take the follower's cameras
+(``--camera name=index_or_path``).
 Ctrl+C or ``--duration`` ends the run; the servos keep holding the last target. Exit 0: done, 1: the arm or the
 link failed, 2: bad arguments or a policy the arm cannot feed.
 """
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from roarm_lab.lerobot_io.dataset_features import TASK_PROMPTS
+from roarm_lab.lerobot_io.dataset_features import TASK_PROMPTS, environment_state_values
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features
 from roarm_lab.real.errors import RealArmError
 from roarm_lab.real.runner.scheduler import RateScheduler
@@ -40,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where.add_argument("--http", help="the arm's Wi-Fi address (slow: ~3 Hz)")
     parser.add_argument("--cube", type=float, nargs=3, metavar=("X", "Y", "Z"), help="cube position, m")
     parser.add_argument("--target", type=float, nargs=3, metavar=("X", "Y", "Z"), help="target position, m")
+    parser.add_argument("--cube-yaw", type=float, default=0.0, metavar="DEG", help="the cube's yaw (default 0)")
     parser.add_argument("--camera", action="append", default=[], metavar="NAME=INDEX_OR_PATH",
                         help="an OpenCV camera for the follower (repeatable); 640x480 at 30 fps")
     parser.add_argument("--task", default=DEFAULT_TASK, help="task text for language-conditioned policies")
@@ -74,7 +77,8 @@ def make_follower(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from roarm_lab.lerobot_io.lerobot_policy import LeRobotPolicy
 
-    environment_state = None if args.cube is None else [*args.cube, *args.target]
+    environment_state = (None if args.cube is None else
+                         environment_state_values(args.cube, args.target, math.radians(args.cube_yaw)).tolist())
     try:
         policy = LeRobotPolicy(args.policy, device=args.device)
         robot = make_follower(args)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import math
 import os
 import runpy
 import shutil
@@ -97,13 +98,13 @@ def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, capsys):
 
     model, _ = tiny_act
     run = runpy.run_path(str(REPO / "scripts" / "run_lerobot_policy.py"))["main"]
-    scene = [0.2, 0.0, 0.015, 0.2, 0.0, 0.115]  # cube on the table, lift goal 10 cm above it
+    cube, goal = [0.2, 0.0, 0.015], [0.2, 0.0, 0.115]  # cube on the table, lift goal 10 cm above it
     with emulator(baud=0) as emu:
         assert run(["--policy", str(model), "--port", emu.port, "--duration", "0.5"]) == 2  # the cube is needed
         assert "observation.environment_state" in capsys.readouterr().err
         assert emu.snapshot().wire_stats.get("opens", 0) == 0, "refused before the port was opened"
-        code = run(["--policy", str(model), "--port", emu.port, "--cube", *map(str, scene[:3]), "--target",
-                    *map(str, scene[3:]), "--duration", "1.0", "--boot-timeout", "5"])
+        code = run(["--policy", str(model), "--port", emu.port, "--cube", *map(str, cube), "--target",
+                    *map(str, goal), "--cube-yaw", "30", "--duration", "1.0", "--boot-timeout", "5"])
         assert code == 0, capsys.readouterr().err
         sent = [c for c in emu.snapshot().executed if c["T"] == 102]
         assert len(sent) >= 20  # ~30 Hz for 1 s
@@ -112,12 +113,15 @@ def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, capsys):
     policy.eval()
     preprocess, postprocess = make_pre_post_processors(policy.config, pretrained_path=str(model))
     batch = {STATE: torch.tensor([HOME_POSE], dtype=torch.float32),  # the emulated arm boots at home (facts §3.2)
-             ENVIRONMENT_STATE: torch.tensor([scene], dtype=torch.float32)}
+             ENVIRONMENT_STATE: torch.tensor([[*cube, *goal, math.sin(4 * math.radians(30)),
+                                               math.cos(4 * math.radians(30))]], dtype=torch.float32)}
     with torch.inference_mode():
         first = postprocess(policy.select_action(preprocess(batch)))[0].numpy().astype(np.float64)
     lower, upper = np.array(HARDWARE_SAFE.lower) + 0.02, np.array(HARDWARE_SAFE.upper) - 0.02  # the margin
-    expected = np.clip(np.clip(first, np.array(HOME_POSE) - 0.1, np.array(HOME_POSE) + 0.1), lower, upper)
-    assert [sent[0][k] for k in T102_FIELDS] == pytest.approx(model_to_firmware_rad(expected), abs=2e-3)
+    start = np.clip(HOME_POSE, lower, upper)  # the safety layer starts from the measured pose inside the limits
+    expected = np.clip(np.clip(first, start - 0.1, start + 0.1), lower, upper)
+    got, want = np.array([sent[0][k] for k in T102_FIELDS]), model_to_firmware_rad(expected)
+    assert np.max(np.abs(got - want)) < 2e-3, (got, want)
     commanded = firmware_to_model_rad(np.array([[c[k] for k in T102_FIELDS] for c in sent]))
     assert np.all(commanded >= lower - 1e-4) and np.all(commanded <= upper + 1e-4)
     steps = np.abs(np.diff(commanded, axis=0))

@@ -371,5 +371,7 @@ def test_recorded_object_task_runs_carry_the_cube_and_target(lift_package, emu, 
                 "--record", str(root), duration=0.5) == 0
     ds = LeRobotDataset("local/roarm_real", root=root)
     assert ds.features["observation.environment_state"]["names"] == ["cube.x", "cube.y", "cube.z", "target.x",
-                                                                     "target.y", "target.z"]
-    assert ds[0]["observation.environment_state"].numpy() == pytest.approx([0.2, 0, 0.015, 0.2, 0, 0.115])
+                                                                     "target.y", "target.z", "cube.yaw_sin4",
+                                                                     "cube.yaw_cos4"]
+    # the fixed cube has yaw 0: sin 0, cos 0
+    assert ds[0]["observation.environment_state"].numpy() == pytest.approx([0.2, 0, 0.015, 0.2, 0, 0.115, 0, 1])

@@ -85,9 +85,12 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 def reset_states(task: str, num_envs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """What the env's first reset draws: joint positions and (cube, target) per environment."""
+    """What the env's first reset draws: joint positions and (cube, target, sin 4 yaw, cos 4 yaw) per environment."""
     sample = get_task(task).reset(eval_cfg(task), num_envs, torch.Generator().manual_seed(seed))
-    return sample.joint_pos.numpy(), torch.cat([sample.object_pos, sample.command], -1).numpy()
+    w, x, y, z = sample.object_quat.double().numpy().T  # wxyz
+    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return sample.joint_pos.numpy(), np.concatenate([sample.object_pos.numpy(), sample.command.numpy(),
+                                                     np.sin(4 * yaw)[:, None], np.cos(4 * yaw)[:, None]], axis=1)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +111,7 @@ def test_dataset_loads_with_the_follower_features(demos):
         assert ds.features[key]["dtype"] == "float32" and tuple(ds.features[key]["shape"]) == (6,)
         assert tuple(ds.features[key]["names"]) == JOINT_POS_KEYS
     assert ds.features[ENVIRONMENT_STATE]["names"] == ["cube.x", "cube.y", "cube.z", "target.x", "target.y",
-                                                      "target.z"]
+                                                      "target.z", "cube.yaw_sin4", "cube.yaw_cos4"]
     length = eval_cfg(PICK_PLACE).max_episode_length  # 8 s at 30 Hz: no cube fell, so every episode ran out
     assert ds.num_episodes == 2 and len(ds) == 2 * length
     assert [ep["length"] for ep in ds.meta.episodes] == [length, length]
@@ -148,7 +151,7 @@ def test_the_recorded_cube_is_carried_to_the_target(demos):
     for scene in episodes_of(ds, ENVIRONMENT_STATE):  # ... and the recorded positions show it
         assert scene[:, 2].max() > CUBE_REST_Z + 0.03
         assert np.linalg.norm(scene[-1, :2] - scene[-1, 3:5]) < PLACE_RADIUS_M
-        np.testing.assert_allclose(scene[:, 3:], scene[:1, 3:].repeat(len(scene), 0))  # the target stays put
+        np.testing.assert_allclose(scene[:, 3:6], scene[:1, 3:6].repeat(len(scene), 0))  # the target stays put
 
 
 def test_appending_adds_episodes_and_keeps_the_old_ones(demos, tmp_path):
@@ -229,8 +232,8 @@ root, repo_id = sys.argv[1:]
 AppendJournal.begin(root)
 dataset = LeRobotDataset.resume(repo_id, root=root, video_backend="pyav")
 for _ in range(5):
-    dataset.add_frame({key: np.zeros(6, np.float32) for key in
-                       ("observation.state", "action", "observation.environment_state")} | {"task": "t"})
+    dataset.add_frame({"observation.state": np.zeros(6, np.float32), "action": np.zeros(6, np.float32),
+                       "observation.environment_state": np.zeros(8, np.float32), "task": "t"})
 dataset.save_episode()  # info.json now counts the episode; its parquet files have no footer yet
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -280,11 +283,11 @@ def test_bad_frames_are_refused_before_anything_is_written(tmp_path):
     root = tmp_path / "empty"
     root.mkdir()  # an empty folder is as good as a new one
     writer = EpisodeWriter(root, REPO_ID, 30, sim_demo_features())
-    good = {STATE: np.zeros(6), ACTION: np.zeros(6), ENVIRONMENT_STATE: np.zeros(6)}
+    good = {STATE: np.zeros(6), ACTION: np.zeros(6), ENVIRONMENT_STATE: np.zeros(8)}
     with pytest.raises(ValueError, match=r"'observation.state' has shape \(5,\)"):
         writer.add_frame({**good, STATE: np.zeros(5)})
     with pytest.raises(ValueError, match=r"missing \['action'\]"):
-        writer.add_frame({STATE: np.zeros(6), ENVIRONMENT_STATE: np.zeros(6)})
+        writer.add_frame({STATE: np.zeros(6), ENVIRONMENT_STATE: np.zeros(8)})
     with pytest.raises(ValueError, match="no frames"):
         writer.save_episode("t")
     assert list(tmp_path.rglob("*")) == [root]  # nothing written, no staging folder
@@ -326,3 +329,17 @@ def test_camera_frames_are_recorded_as_video(tmp_path):
     first, last = ds[0][key], ds[len(ds) - 1][key]
     assert first.shape == (3, 48, 64) and first.std() > 0.05  # a scene, not a blank frame
     assert (first - last).abs().mean() > 0.005  # the arm moved between them
+
+
+def test_the_arm_sides_cube_yaw_encoding_is_the_observation_terms():
+    """A yaw given on the arm side (run_lerobot_policy.py --cube-yaw, play_real's fixed cube) is encoded as the
+    sim demos and the RL policies encode a simulated cube's orientation."""
+    from types import SimpleNamespace
+
+    from roarm_lab.lerobot_io.dataset_features import cube_yaw_features
+    from roarm_lab.tasks.mdp.observations import object_yaw_cube_symmetric
+
+    for yaw in np.linspace(-np.pi, np.pi, 13):
+        quat = torch.tensor([[np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]], dtype=torch.float64)  # wxyz about z
+        term = object_yaw_cube_symmetric(SimpleNamespace(object_quat=quat))[0].numpy()
+        np.testing.assert_allclose(cube_yaw_features(float(yaw)), term, atol=1e-12)

@@ -3,10 +3,15 @@
 ``observation.state`` and ``action`` are the six joints under the names of :mod:`.features` (model rad, the
 follower plugin's names), so sim demos and real recordings line up. ``observation.environment_state`` is what the
 arm cannot measure but a simulated demo knows: the cube's and the target's positions (world frame, m; the arm's
-base is at the world origin, the table top at z = 0). It lets ACT train without cameras.
+base is at the world origin, the table top at z = 0) and the cube's yaw. It lets ACT train without cameras.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
 
 from .features import JOINT_POS_KEYS
 
@@ -16,7 +21,10 @@ STATE = "observation.state"
 ACTION = "action"
 ENVIRONMENT_STATE = "observation.environment_state"
 IMAGE_PREFIX = "observation.images."
-ENVIRONMENT_STATE_NAMES: tuple[str, ...] = ("cube.x", "cube.y", "cube.z", "target.x", "target.y", "target.z")
+#: The cube's yaw as the RL policies observe it (tasks/mdp/observations.object_yaw_cube_symmetric): sin and cos of
+#: 4 x yaw, since a cube looks the same every quarter turn. The picker turns the gripper's roll to it.
+ENVIRONMENT_STATE_NAMES: tuple[str, ...] = ("cube.x", "cube.y", "cube.z", "target.x", "target.y", "target.z",
+                                            "cube.yaw_sin4", "cube.yaw_cos4")
 #: The text each task's episodes are stored with (LeRobot's ``task``), in sim demos and real runs alike.
 TASK_PROMPTS = {
     "RoArm-Reach": "move the gripper to the target",
@@ -28,6 +36,16 @@ TASK_PROMPTS = {
 def joints_feature() -> dict:
     """``observation.state`` / ``action``: the six joints, model rad."""
     return {"dtype": "float32", "shape": (len(JOINT_POS_KEYS),), "names": list(JOINT_POS_KEYS)}
+
+
+def cube_yaw_features(yaw: float) -> tuple[float, float]:
+    """``(sin 4 yaw, cos 4 yaw)`` of a cube at ``yaw`` rad about z, for the arm side (a yaw given by the user)."""
+    return math.sin(4 * yaw), math.cos(4 * yaw)
+
+
+def environment_state_values(cube: Sequence[float], target: Sequence[float], cube_yaw: float = 0.0) -> np.ndarray:
+    """``observation.environment_state`` for a cube at ``cube`` (m) turned ``cube_yaw`` (rad) and a target (m)."""
+    return np.array([*cube, *target, *cube_yaw_features(cube_yaw)], dtype=np.float32)
 
 
 def environment_state_feature() -> dict:

@@ -4,8 +4,8 @@ The frames are the run's logged control steps that used a reading and computed a
 ``dry_run``, which a dry run prints instead of sending): ``observation.state`` the measured joints the policy saw,
 ``action`` the joint target after the safety layer (what was sent), both model rad under the follower plugin's
 names (:mod:`.features`), at the policy's control rate. Object tasks add ``observation.environment_state``: the
-fixed ``--object`` position and the ``--target`` command, as sim demos record the cube and the target, so sim and
-real episodes of a task share their features. The episode is written after the loop from the run's log (no
+fixed ``--object`` position (yaw 0) and the ``--target`` command, as sim demos record the cube and the target, so
+sim and real episodes of a task share their features. The episode is written after the loop from the run's log (no
 dataset I/O inside the control loop); :class:`~.episode_writer.EpisodeWriter` makes the write all-or-nothing, and
 the root is checked before the arm is touched.
 """
@@ -23,6 +23,7 @@ from .dataset_features import (
     STATE,
     TASK_PROMPTS,
     environment_state_feature,
+    environment_state_values,
     joints_feature,
 )
 from .episode_writer import EpisodeWriter
@@ -54,7 +55,8 @@ def run_writer(root: str | Path, fps: float, has_object: bool, repo_id: str = DE
 def record_run(writer: EpisodeWriter, steps: Sequence[Mapping], task: str, command: Sequence[float],
                object_pos: Sequence[float] | None) -> int | None:
     """Write the run's steps as one episode; returns its index, or None when no step made a frame."""
-    environment = None if object_pos is None else np.array([*object_pos, *command], dtype=np.float32)
+    # play_real.py's fixed cube has yaw 0 (control_loop.FIXED_OBJECT_QUAT)
+    environment = None if object_pos is None else environment_state_values(object_pos, command, cube_yaw=0.0)
     frames = 0
     for step in steps:
         if step.get("status") not in RECORDED_STATUSES or step.get("q") is None or step.get("command") is None:

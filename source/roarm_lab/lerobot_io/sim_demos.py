@@ -9,7 +9,8 @@ control step, in the units of :mod:`.dataset_features`:
   observation noise is the policy's alone);
 * ``action``: the joint targets the expert commanded at that step, ``joint_targets(raw action)`` (default pose +
   0.5 rad x action, clipped to the hardware-safe limits), which the env applies after its randomized latency;
-* ``observation.environment_state``: cube centre and task target (Lift goal / place target), world frame, m;
+* ``observation.environment_state``: cube centre and task target (Lift goal / place target), world frame, m, and
+  the cube's yaw as (sin 4 yaw, cos 4 yaw);
 * ``observation.images.<camera>``: optional RGB frames (:class:`~roarm_lab.sim_mujoco.camera.SceneCamera`).
 
 Episodes start from home as in evaluation (no pre-grasp starts) with domain randomization on, from training seeds.
@@ -28,6 +29,7 @@ import torch
 from roarm_lab.evaluation import eval_cfg
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.mdp.actions import joint_targets
+from roarm_lab.tasks.mdp.observations import object_yaw_cube_symmetric
 from roarm_lab.tasks.pick_expert import ReactivePicker
 from roarm_lab.tasks.timing import CONTROL_DT, CONTROL_HZ
 
@@ -36,6 +38,11 @@ from .episode_writer import EpisodeWriter
 
 #: The tasks with a scripted picker.
 EXPERT_TASKS = ("RoArm-Lift", "RoArm-PickPlace")
+
+
+def environment_state_of(state) -> torch.Tensor:
+    """(N, 8) ``observation.environment_state`` of a batch :class:`ArmState`: cube, target, cube yaw features."""
+    return torch.cat([state.object_pos, state.command, object_yaw_cube_symmetric(state)], dim=-1)
 
 
 def demo_fps(frame_stride: int = 1) -> int:
@@ -116,12 +123,12 @@ class SimDemoSource:
     def _frames(self, state, targets: torch.Tensor, recording: list[bool]) -> dict[int, dict[str, np.ndarray]]:
         joints = state.joint_pos.numpy().astype(np.float32)
         actions = targets.numpy().astype(np.float32)
-        scene = torch.cat([state.object_pos, state.command], dim=-1).numpy().astype(np.float32)
+        scene = environment_state_of(state).numpy().astype(np.float32)
         out = {}
         for i in (i for i, on in enumerate(recording) if on):
             frame = {STATE: joints[i], ACTION: actions[i], ENVIRONMENT_STATE: scene[i]}
             for name, camera in self.cameras.items():
-                frame[camera_key(name)] = camera.render(self.env.mj_state(i), target=scene[i, 3:])
+                frame[camera_key(name)] = camera.render(self.env.mj_state(i), target=scene[i, 3:6])
             out[i] = frame
         return out
 

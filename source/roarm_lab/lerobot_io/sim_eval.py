@@ -2,7 +2,8 @@
 held-out episodes, success test and metrics as :func:`roarm_lab.evaluation.evaluate` uses for the project's own
 policies, so an imitation policy is checked sim-to-sim before it meets the arm.
 
-The policy sees what the demos recorded (:mod:`.sim_demos`): the joints and the cube and target positions; camera
+The policy sees what the demos recorded (:mod:`.sim_demos`): the joints, the cube and target positions and the
+cube's yaw; camera
 inputs are not supported here. Its joint targets go to the env as the actions that command them.
 """
 
@@ -17,6 +18,7 @@ from roarm_lab.tasks.mdp.actions import actions_for_targets
 
 from .dataset_features import ENVIRONMENT_STATE, IMAGE_PREFIX, STATE, TASK_PROMPTS
 from .lerobot_policy import LeRobotPolicy
+from .sim_demos import environment_state_of
 
 
 def evaluate_lerobot_policy(task: str, policy: LeRobotPolicy, episodes: int = 100, seed: int = 0,
@@ -33,7 +35,7 @@ def evaluate_lerobot_policy(task: str, policy: LeRobotPolicy, episodes: int = 10
     def act(_observation: torch.Tensor) -> torch.Tensor:
         state = env.arm_state
         inputs = {STATE: state.joint_pos.numpy().astype(np.float32),
-                  ENVIRONMENT_STATE: torch.cat([state.object_pos, state.command], dim=-1).numpy().astype(np.float32)}
+                  ENVIRONMENT_STATE: environment_state_of(state).numpy().astype(np.float32)}
         targets = policy.act_batch({name: inputs[name] for name in policy.input_names}, prompt)
         return actions_for_targets(torch.as_tensor(targets, dtype=torch.float32))
 
