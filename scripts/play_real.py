@@ -41,6 +41,7 @@ from pathlib import Path
 
 import torch
 
+from roarm_lab.lerobot_io.dataset_features import REAL_RUN_REPO_ID
 from roarm_lab.real.runner.safety_layer import SafetyConfig, WorkspaceBox
 from roarm_lab.real.runner.session import (
     DEFAULT_REPLY_TIMEOUT_S,
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "stream: a step waits twice this for a new frame")
     p.add_argument("--no-plot", action="store_true", help="skip joints.png")
     p.add_argument("--record", type=Path, metavar="DIR", help="append the run to this LeRobot v3 dataset")
-    p.add_argument("--record-repo-id", default="local/roarm_real", help="the dataset's repo id (default %(default)s)")
+    p.add_argument("--record-repo-id", default=REAL_RUN_REPO_ID, help="the dataset's repo id (default %(default)s)")
     return p
 
 

@@ -23,12 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from roarm_lab.lerobot_io.dataset_features import TASK_PROMPTS, environment_state_values
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features
 from roarm_lab.real.errors import RealArmError
 from roarm_lab.real.runner.scheduler import RateScheduler
+from roarm_lab.real.transport import REQUEST, STREAM
 from roarm_lab.tasks.timing import CONTROL_HZ
 
 DEFAULT_TASK = TASK_PROMPTS["RoArm-PickPlace"]
@@ -68,7 +67,7 @@ def make_follower(args: argparse.Namespace):
             raise ValueError(f"--camera wants NAME=INDEX_OR_PATH, got {spec!r}")
         cameras[name] = OpenCVCameraConfig(index_or_path=int(source) if source.isdigit() else Path(source),
                                            width=640, height=480, fps=30)
-    feedback = "request" if args.http else "stream"
+    feedback = REQUEST if args.http else STREAM
     return RoArmM3Follower(RoArmM3FollowerConfig(port=args.port, http=args.http, feedback=feedback,
                                                  boot_timeout_s=args.boot_timeout, max_step_rad=args.max_step,
                                                  cameras=cameras, id="run_lerobot_policy"))
@@ -121,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
-    np.set_printoptions(precision=3, suppress=True)
     return run(parse_args(argv))
 
 

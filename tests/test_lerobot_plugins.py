@@ -21,7 +21,7 @@ from lerobot.utils.import_utils import register_third_party_plugins  # noqa: E40
 
 from roarm_lab.description import HARDWARE_SAFE, HOME_POSE  # noqa: E402
 from roarm_lab.description.firmware_units import RAD_PER_STEP  # noqa: E402
-from roarm_lab.lerobot_io.arm_device import ArmLinkSettings  # noqa: E402
+from roarm_lab.lerobot_io.arm_device import ArmDevice, ArmLinkSettings  # noqa: E402
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features  # noqa: E402
 
 TARGET = (0.3, 0.2, 1.4, 0.1, -0.1, 0.7)
@@ -242,7 +242,7 @@ def test_calibration_far_from_the_pose_is_refused_and_saves_nothing(tmp_path, mo
 ])
 def test_link_settings_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        ArmLinkSettings(**kwargs)
+        ArmDevice(ArmLinkSettings(**kwargs))
 
 
 def test_unreachable_port_fails_to_connect_and_stays_disconnected(tmp_path):
@@ -296,3 +296,11 @@ def test_leader_calibration_reads_home_where_this_arm_has_it(tmp_path, monkeypat
         finally:
             leader.disconnect()
         assert leader.calibration_fpath.is_file()
+
+
+def test_a_plugin_config_no_link_can_have_is_refused_when_the_device_is_made(tmp_path):
+    from lerobot_robot_roarm_m3 import RoArmM3FollowerConfig
+
+    config = RoArmM3FollowerConfig(http="192.168.4.1", id="x", calibration_dir=tmp_path / "cal")  # stream default
+    with pytest.raises(ValueError, match="HTTP has no feedback stream"):
+        make_robot_from_config(config)

@@ -19,29 +19,32 @@ import numpy as np
 from roarm_lab.real.commands import MoveJoints, SetTorque
 from roarm_lab.real.feedback import Feedback
 from roarm_lab.real.serial_transport import DEFAULT_BAUD
-from roarm_lab.real.transport import ArmTransport, open_transport
-
-STREAM, REQUEST = "stream", "request"
+from roarm_lab.real.transport import FEEDBACK_MODES, STREAM, ArmTransport, open_transport
 
 
-@dataclass(frozen=True)
+@dataclass(kw_only=True)
 class ArmLinkSettings:
-    """Where the arm is and how to talk to it. Exactly one of ``port`` (a serial device such as /dev/ttyUSB0, a
-    /dev/serial/by-id/ path, or a pyserial URL such as socket://host:port) or ``http`` (the arm's address on
-    Wi-Fi, e.g. 192.168.4.1)."""
+    """Where the arm is and how to talk to it; also the link fields of the plugins' LeRobot configs
+    (``--robot.port=...``, ``--teleop.port=...``), which inherit them. Exactly one of ``port`` or ``http``
+    (checked by :meth:`check_link`)."""
 
+    # serial device (/dev/ttyUSB0, /dev/serial/by-id/...) or pyserial URL (socket://host:port)
     port: str | None = None
+    # or the arm's Wi-Fi address, e.g. 192.168.4.1 (HTTP, ~3 Hz; needs feedback=request)
     http: str | None = None
     baud: int = DEFAULT_BAUD
+    # "stream": newest InfoPrint=2 frame (serial); "request": one T:105 per reading
     feedback: str = STREAM
     boot_timeout_s: float = 15.0  # opening the serial port resets the arm (facts §1.2)
     max_feedback_age_s: float = 0.25
 
-    def __post_init__(self) -> None:
+    def check_link(self) -> None:
+        """ValueError for settings no link can have (:class:`ArmDevice` checks them: a LeRobot config is built
+        before the device, possibly with defaults, and may not be checked on its own)."""
         if (self.port is None) == (self.http is None):
             raise ValueError("give exactly one of port (serial: /dev/ttyUSB0, socket://...) or http (Wi-Fi address)")
-        if self.feedback not in (STREAM, REQUEST):
-            raise ValueError(f"feedback must be {STREAM!r} or {REQUEST!r}, got {self.feedback!r}")
+        if self.feedback not in FEEDBACK_MODES:
+            raise ValueError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}, got {self.feedback!r}")
         if self.http is not None and self.feedback == STREAM:
             raise ValueError("HTTP has no feedback stream (facts §1.4): use feedback='request' with http")
         if not self.max_feedback_age_s > 0:
@@ -57,6 +60,7 @@ class ArmDevice:
     reading and added to every command."""
 
     def __init__(self, settings: ArmLinkSettings, offsets: np.ndarray | None = None):
+        settings.check_link()
         self.settings = settings
         self.offsets = np.zeros(6) if offsets is None else np.asarray(offsets, dtype=np.float64)
         self.transport: ArmTransport | None = None
@@ -104,21 +108,3 @@ class ArmDevice:
             raise ConnectionError(f"the arm at {self.settings.where} is not connected (call connect() first)")
         return self.transport
 
-
-@dataclass(kw_only=True)
-class ArmLinkFields:
-    """The link settings as fields of a LeRobot device config (``--robot.port=...``, ``--teleop.port=...``)."""
-
-    # serial device (/dev/ttyUSB0, /dev/serial/by-id/...) or pyserial URL (socket://host:port)
-    port: str | None = None
-    # or the arm's Wi-Fi address (HTTP, ~3 Hz; needs feedback=request)
-    http: str | None = None
-    baud: int = DEFAULT_BAUD
-    # "stream": newest InfoPrint=2 frame (serial); "request": one T:105 per reading
-    feedback: str = STREAM
-    boot_timeout_s: float = 15.0
-    max_feedback_age_s: float = 0.25
-
-    def link_settings(self) -> ArmLinkSettings:
-        return ArmLinkSettings(self.port, self.http, self.baud, self.feedback, self.boot_timeout_s,
-                               self.max_feedback_age_s)

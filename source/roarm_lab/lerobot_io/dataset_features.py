@@ -25,6 +25,8 @@ IMAGE_PREFIX = "observation.images."
 #: 4 x yaw, since a cube looks the same every quarter turn. The picker turns the gripper's roll to it.
 ENVIRONMENT_STATE_NAMES: tuple[str, ...] = ("cube.x", "cube.y", "cube.z", "target.x", "target.y", "target.z",
                                             "cube.yaw_sin4", "cube.yaw_cos4")
+#: The dataset ``play_real.py --record`` appends to unless told otherwise.
+REAL_RUN_REPO_ID = "local/roarm_real"
 #: The text each task's episodes are stored with (LeRobot's ``task``), in sim demos and real runs alike.
 TASK_PROMPTS = {
     "RoArm-Reach": "move the gripper to the target",
@@ -63,9 +65,17 @@ def camera_feature(height: int, width: int) -> dict:
     return {"dtype": "video", "shape": (height, width, 3), "names": ["height", "width", "channels"]}
 
 
-def sim_demo_features(cameras: dict[str, tuple[int, int]] | None = None) -> dict[str, dict]:
-    """Joint state, joint-target action, cube and target positions, and one video per ``{name: (h, w)}``."""
-    features = {STATE: joints_feature(), ACTION: joints_feature(), ENVIRONMENT_STATE: environment_state_feature()}
+def recording_features(environment_state: bool, cameras: dict[str, tuple[int, int]] | None = None) -> dict[str, dict]:
+    """Joint state and joint-target action; the cube and target (``environment_state``); one video per
+    ``{name: (h, w)}``."""
+    features = {STATE: joints_feature(), ACTION: joints_feature()}
+    if environment_state:
+        features[ENVIRONMENT_STATE] = environment_state_feature()
     for name, (height, width) in (cameras or {}).items():
         features[camera_key(name)] = camera_feature(height, width)
     return features
+
+
+def sim_demo_features(cameras: dict[str, tuple[int, int]] | None = None) -> dict[str, dict]:
+    """What sim demos record: joints, action, the cube and target, and the cameras."""
+    return recording_features(True, cameras)

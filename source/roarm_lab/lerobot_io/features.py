@@ -34,15 +34,10 @@ def joints_to_features(q: Sequence[float]) -> dict[str, float]:
     return {key: float(v) for key, v in zip(JOINT_POS_KEYS, values, strict=True)}
 
 
-def features_to_joints(values: Mapping[str, object], what: str = "action", *,
-                       require_finite: bool = True) -> np.ndarray:
-    """``{"base.pos": ..., ...}`` -> joint angles (6,), model rad. Every joint must be there (and finite, unless
-    ``require_finite=False``: the follower's safety layer holds on a NaN target); other keys are ignored."""
+def features_to_joints(values: Mapping[str, object], what: str = "action") -> np.ndarray:
+    """``{"base.pos": ..., ...}`` -> joint angles (6,), model rad. Every joint must be there (KeyError); other keys
+    are ignored. Non-finite values pass through: the follower's safety layer holds on a NaN target."""
     missing = [key for key in JOINT_POS_KEYS if key not in values]
     if missing:
         raise KeyError(f"the {what} lacks {', '.join(missing)} (expects {', '.join(JOINT_POS_KEYS)}, {UNITS})")
-    q = np.array([float(values[key]) for key in JOINT_POS_KEYS], dtype=np.float64)
-    if require_finite and not np.all(np.isfinite(q)):
-        bad = [key for key, v in zip(JOINT_POS_KEYS, q, strict=True) if not np.isfinite(v)]
-        raise ValueError(f"the {what} has non-finite {', '.join(bad)}")
-    return q
+    return np.array([float(values[key]) for key in JOINT_POS_KEYS], dtype=np.float64)

@@ -20,15 +20,14 @@ import numpy as np
 from .dataset_features import (
     ACTION,
     ENVIRONMENT_STATE,
+    REAL_RUN_REPO_ID,
     STATE,
     TASK_PROMPTS,
-    environment_state_feature,
     environment_state_values,
-    joints_feature,
+    recording_features,
 )
 from .episode_writer import EpisodeWriter
 
-DEFAULT_REPO_ID = "local/roarm_real"
 #: The step statuses whose measured joints and command make a frame.
 RECORDED_STATUSES = ("commanded", "dry_run")
 
@@ -37,19 +36,12 @@ def task_prompt(task: str) -> str:
     return TASK_PROMPTS.get(task, task)
 
 
-def run_features(has_object: bool) -> dict[str, dict]:
-    features = {STATE: joints_feature(), ACTION: joints_feature()}
-    if has_object:
-        features[ENVIRONMENT_STATE] = environment_state_feature()
-    return features
-
-
-def run_writer(root: str | Path, fps: float, has_object: bool, repo_id: str = DEFAULT_REPO_ID) -> EpisodeWriter:
+def run_writer(root: str | Path, fps: float, has_object: bool, repo_id: str = REAL_RUN_REPO_ID) -> EpisodeWriter:
     """The writer for a run's episode; raises (DatasetRootError, FeatureMismatchError, ValueError) when the root
     cannot take it, before anything is written."""
     if fps != int(fps):
         raise ValueError(f"LeRobot datasets need a whole fps; the policy runs at {fps:g} Hz")
-    return EpisodeWriter(root, repo_id, int(fps), run_features(has_object))
+    return EpisodeWriter(root, repo_id, int(fps), recording_features(environment_state=has_object))
 
 
 def record_run(writer: EpisodeWriter, steps: Sequence[Mapping], task: str, command: Sequence[float],

@@ -8,6 +8,10 @@ from typing import Any
 from roarm_lab.real.commands import Command
 from roarm_lab.real.feedback import Feedback
 
+#: Where a controller's feedback comes from: the InfoPrint=2 stream (serial only) or a T:105 request per reading.
+STREAM, REQUEST = "stream", "request"
+FEEDBACK_MODES = (STREAM, REQUEST)
+
 
 class ArmTransport(ABC):
     """A link to one arm. Methods raise :class:`roarm_lab.real.errors.TransportError` subclasses on link failures

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from lerobot.cameras import CameraConfig
 from lerobot.robots import RobotConfig
 
-from roarm_lab.lerobot_io.arm_device import ArmLinkFields
+from roarm_lab.lerobot_io.arm_device import ArmLinkSettings
 
 
 @RobotConfig.register_subclass("roarm_m3_follower")
 @dataclass(kw_only=True)
-class RoArmM3FollowerConfig(RobotConfig, ArmLinkFields):
+class RoArmM3FollowerConfig(RobotConfig, ArmLinkSettings):
     # LeRobot's cap on each target's distance from the present position, rad (one value, or per `{joint}.pos`)
     max_relative_target: float | dict[str, float] | None = None
     # The project's safety layer (roarm_lab.real.runner.safety_layer) always runs as well: hardware-safe joint

@@ -34,7 +34,7 @@ class RoArmM3Follower(Robot):
     def __init__(self, config: RoArmM3FollowerConfig):
         super().__init__(config)
         self.config = config
-        self.device = ArmDevice(config.link_settings(), calibration.from_lerobot(self.calibration))
+        self.device = ArmDevice(config, calibration.from_lerobot(self.calibration))
         self.safety = SafetyLayer(SafetyConfig(margin_rad=config.margin_rad, max_step_rad=config.max_step_rad,
                                                max_lead_rad=config.max_lead_rad))
         self.cameras = make_cameras_from_configs(config.cameras)
@@ -97,7 +97,7 @@ class RoArmM3Follower(Robot):
     @check_if_not_connected
     def send_action(self, action: dict) -> dict:
         """Move to the ``{joint}.pos`` targets (rad); returns the targets actually sent."""
-        proposed = features_to_joints(action, "action", require_finite=False)
+        proposed = features_to_joints(action)
         measured = self.device.read_joints()
         if self.config.max_relative_target is not None:
             goal_present = {key: (float(g), float(m)) for key, g, m in zip(JOINT_POS_KEYS, proposed, measured,
@@ -112,10 +112,10 @@ class RoArmM3Follower(Robot):
 
     def disconnect(self) -> None:
         """Close the link. The servos keep holding the last target unless ``disable_torque_on_disconnect``."""
-        if not self.is_connected and not self.device.is_open:
+        if not self.device.is_open:
             return
         try:
-            if self.config.disable_torque_on_disconnect and self.device.is_open:
+            if self.config.disable_torque_on_disconnect:
                 logger.warning("%s: torque off on disconnect - the arm falls under gravity", self)
                 self.device.set_torque(False)
         finally:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from lerobot.teleoperators import TeleoperatorConfig
 
-from roarm_lab.lerobot_io.arm_device import ArmLinkFields
+from roarm_lab.lerobot_io.arm_device import ArmLinkSettings
 
 
 @TeleoperatorConfig.register_subclass("roarm_m3_leader")
 @dataclass(kw_only=True)
-class RoArmM3LeaderConfig(TeleoperatorConfig, ArmLinkFields):
+class RoArmM3LeaderConfig(TeleoperatorConfig, ArmLinkSettings):
     # Torque back on when the session ends, so the leader holds its pose instead of staying limp.
     torque_on_disconnect: bool = True

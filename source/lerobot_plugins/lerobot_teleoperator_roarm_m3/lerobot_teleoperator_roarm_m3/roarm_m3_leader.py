@@ -26,7 +26,7 @@ class RoArmM3Leader(Teleoperator):
     def __init__(self, config: RoArmM3LeaderConfig):
         super().__init__(config)
         self.config = config
-        self.device = ArmDevice(config.link_settings(), calibration.from_lerobot(self.calibration))
+        self.device = ArmDevice(config, calibration.from_lerobot(self.calibration))
 
     @cached_property
     def action_features(self) -> dict[str, type]:

@@ -16,7 +16,7 @@ from roarm_lab.real.feedback import Feedback
 from roarm_lab.real.motion import DEFAULT_ACCEL_RAD_S2, DEFAULT_SPEED_RAD_S
 from roarm_lab.real.runner.safety_layer import SafetyLayer
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
-from roarm_lab.real.transport import ArmTransport
+from roarm_lab.real.transport import REQUEST, ArmTransport
 
 #: The hold moves at most a control step or two, gently (facts §7 item 3: T:0 would drop the arm instead).
 HOLD_SPD, HOLD_ACC = rad_per_s_to_spd(DEFAULT_SPEED_RAD_S), rad_per_s2_to_acc(DEFAULT_ACCEL_RAD_S2)
@@ -26,7 +26,7 @@ class ArmLink:
     """Wraps a transport. A reply that times out is counted, not raised: the step goes without fresh feedback and
     the watchdog decides when that is too long. Link failures (DisconnectedError, ArmResetError) propagate."""
 
-    mode = "request"  # each reading is a T:105 request
+    mode = REQUEST  # each reading is a T:105 request
     source = "T:105 feedback requests"
     frames_unused: int | None = None  # stream frames no step used (stream mode only)
 

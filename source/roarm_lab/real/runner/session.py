@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from roarm_lab.deploy import PolicyPackage, PolicyPackageError
+from roarm_lab.lerobot_io.dataset_features import REAL_RUN_REPO_ID
 from roarm_lab.real.errors import RealArmError
 from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig, LoopStats
@@ -39,7 +40,7 @@ from roarm_lab.real.runner.summary import final_tcp_error_m, format_summary, loo
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
 from roarm_lab.real.serial_transport import DEFAULT_BAUD, DEFAULT_BOOT_TIMEOUT_S
 from roarm_lab.real.stream_transport import StreamingSerialTransport
-from roarm_lab.real.transport import ArmTransport, open_transport
+from roarm_lab.real.transport import FEEDBACK_MODES, REQUEST, STREAM, ArmTransport, open_transport
 from roarm_lab.tasks.registry import get_task
 
 #: The Reach command when none is given (m, world): the TCP of (0.38, 0.05, 2.04, 0.31, 0) rad, inside Reach's
@@ -51,9 +52,6 @@ DEFAULT_STALE_PERIODS = 5
 #: bytes out, ~230 back, facts §1.1); one retry, so a read gives up after 80 ms, inside the watchdog's limit. In
 #: stream mode a step waits as long (two timeouts) for a new frame; frames come every ~20 ms.
 DEFAULT_REPLY_TIMEOUT_S = 0.04
-#: Where the feedback comes from: the InfoPrint=2 stream (serial only) or a T:105 request per reading.
-STREAM, REQUEST = "stream", "request"
-FEEDBACK_MODES = (STREAM, REQUEST)
 
 
 class ExitCode(enum.IntEnum):
@@ -100,7 +98,7 @@ class PlayOptions:
     stale_periods: int = DEFAULT_STALE_PERIODS
     plot: bool = True
     record_dir: Path | None = None  # append the run as one episode of this LeRobot v3 dataset
-    record_repo_id: str = "local/roarm_real"
+    record_repo_id: str = REAL_RUN_REPO_ID
 
 
 @dataclass
@@ -228,7 +226,7 @@ def _recorder(options: PlayOptions, policy: PolicyPackage, object_pos: np.ndarra
     """The LeRobot episode writer for ``--record`` (None without it)."""
     if options.record_dir is None:
         return None
-    from roarm_lab.lerobot_io.real_runs import run_writer
+    from roarm_lab.lerobot_io.real_runs import run_writer  # imports LeRobot: only when recording
 
     return run_writer(options.record_dir, policy.control_hz, object_pos is not None, options.record_repo_id)
 

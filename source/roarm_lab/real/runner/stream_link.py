@@ -13,6 +13,7 @@ from roarm_lab.real.runner.arm_link import ArmLink
 from roarm_lab.real.runner.safety_layer import SafetyLayer
 from roarm_lab.real.runner.watchdog import FeedbackWatchdog
 from roarm_lab.real.stream_transport import StreamingSerialTransport
+from roarm_lab.real.transport import STREAM
 
 
 class StreamArmLink(ArmLink):
@@ -20,7 +21,7 @@ class StreamArmLink(ArmLink):
     logged feedback age and the joint velocity estimate use when the state was received, not when it was used.
     ``frame_timeout_s``: how long :meth:`refresh` waits for a new frame before the step goes without one."""
 
-    mode = "stream"
+    mode = STREAM
     source = "the T:1051 feedback stream"
 
     def __init__(self, arm: StreamingSerialTransport, watchdog: FeedbackWatchdog, *, frame_timeout_s: float,
