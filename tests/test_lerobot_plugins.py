@@ -183,7 +183,9 @@ def test_leader_is_limp_and_reads_where_the_hand_moves_it(tmp_path):
 
 def test_calibration_stores_offsets_and_applies_them(tmp_path, monkeypatch):
     offsets = np.array([0.05, -0.08, 0.1, 0.0, 0.12, 0.06])
-    with emulator() as emu:
+    # The second connection below must find the arm where it was calibrated: opening the port would otherwise
+    # reboot it and re-home it (facts §1.2), or not, depending on whether the pty noticed the reopen in time.
+    with emulator(reset_on_open=False) as emu:
         robot = make_robot_from_config(follower_config(emu.port, tmp_path))
         robot.connect()
         try:
