@@ -5,8 +5,8 @@ feedback -> observation -> ONNX -> safety layer -> T:102, with no rate limit, in
     python benchmarks/real_loop_rate.py [--policy X.onnx] [--seconds 5] [--warmup 0.5] [--baud 115200]
                                         [--mode stream|request|both]
 
-* ``request``: a T:105 goes out with each T:102 (before it, as play_real.py --feedback request sends it;
-  --command-first: after it) and the step waits for the T:1051 reply.
+* ``request``: a T:105 goes out with each T:102 (just before it, in one write, as play_real.py --feedback request
+  sends it) and the next step uses its T:1051 reply.
 * ``stream`` (play_real.py's default): the InfoPrint=2 stream stays on; each step waits for a frame no step has
   used, then writes the T:102 without waiting.
 
@@ -36,17 +36,16 @@ import torch
 
 from roarm_lab.deploy import PolicyPackage
 from roarm_lab.deploy.export import export_policy_package
-from roarm_lab.real import SerialTransport, StreamingSerialTransport
-from roarm_lab.real.runner.arm_link import ArmLink
-from roarm_lab.real.runner.control_loop import ControlLoop, LoopConfig, LoopStats
-from roarm_lab.real.runner.gc_freeze import frozen_heap
-from roarm_lab.real.runner.safety_layer import SafetyLayer
-from roarm_lab.real.runner.session import DEFAULT_REACH_TARGET, DEFAULT_START_SPEED_RAD_S, REQUEST, STREAM
-from roarm_lab.real.runner.start_pose import move_to_start
-from roarm_lab.real.runner.stop_request import StopRequest
-from roarm_lab.real.runner.stream_link import StreamArmLink
-from roarm_lab.real.runner.summary import loop_timing
-from roarm_lab.real.runner.watchdog import FeedbackWatchdog
+from roarm_lab.driver import REQUEST, STREAM, ArmLinkSettings, ArmSession, SafetyLayer, StreamingSerialTransport
+from roarm_lab.runner.control_loop import ControlLoop, LoopConfig, LoopStats
+from roarm_lab.runner.feedback_tracker import FeedbackTracker
+from roarm_lab.runner.gc_freeze import frozen_heap
+from roarm_lab.runner.policy import OnnxPolicy
+from roarm_lab.runner.run import DEFAULT_REACH_TARGET, DEFAULT_START_SPEED_RAD_S
+from roarm_lab.runner.start_pose import move_to_start
+from roarm_lab.runner.stop_request import StopRequest
+from roarm_lab.runner.summary import loop_timing
+from roarm_lab.runner.watchdog import FeedbackWatchdog
 
 TASK = "RoArm-Reach"
 CONNECT = dict(settle_s=0.1, boot_timeout_s=10.0)
@@ -61,8 +60,8 @@ def reach_package(directory: Path) -> PolicyPackage:
 
 
 def start_emulator(baud: int) -> tuple[subprocess.Popen, str]:
-    """``python -m roarm_lab.real.emulator`` in its own process; returns it and its pseudo-terminal path."""
-    proc = subprocess.Popen([sys.executable, "-m", "roarm_lab.real.emulator", "--boot-s", "0.1", "--baud", str(baud)],
+    """``python -m roarm_lab.emulator`` in its own process; returns it and its pseudo-terminal path."""
+    proc = subprocess.Popen([sys.executable, "-m", "roarm_lab.emulator", "--boot-s", "0.1", "--baud", str(baud)],
                             stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("serial (pty): "):
@@ -92,46 +91,41 @@ def since(stats: LoopStats, t0: float) -> LoopStats:
     return LoopStats(**lists, skipped_ticks=stats.skipped_ticks)
 
 
-def run_mode(mode: str, port: str, baud: int, policy: PolicyPackage, seconds: float, warmup_s: float,
-             command_first: bool) -> dict:
+def run_mode(mode: str, port: str, baud: int, policy: PolicyPackage, seconds: float, warmup_s: float) -> dict:
     """One free-running loop in ``mode`` from the policy's start pose; the timing after the warm-up, the warm-up's
     longest step interval, the feedback timeouts and (stream) the frame timing."""
     extra = {}
-    if mode == STREAM:
-        arm = StreamingSerialTransport(port, baud=baud, **CONNECT)
-        link = StreamArmLink(arm, FeedbackWatchdog(1.0), frame_timeout_s=FRAME_TIMEOUT_S)
-    else:
-        arm = SerialTransport(port, baud=baud, **CONNECT)
-        link = ArmLink(arm, FeedbackWatchdog(1.0), feedback_first=not command_first)
+    arm = ArmSession(ArmLinkSettings(port=port, baud=baud, feedback=mode, **CONNECT))
+    link = FeedbackTracker(arm, FeedbackWatchdog(1.0), frame_timeout_s=FRAME_TIMEOUT_S)
     safety = SafetyLayer()
     with arm, frozen_heap():  # as play_real.py runs it: no full garbage-collection pauses in the loop
         link.refresh()
         move_to_start(link, policy.action_mapping.default_pose, safety, speed_rad_s=DEFAULT_START_SPEED_RAD_S,
                       rate_hz=policy.control_hz, stop=StopRequest(), echo=lambda _: None)
         unused_before = link.frames_unused
-        loop = ControlLoop(link, policy, DEFAULT_REACH_TARGET, safety,
+        loop = ControlLoop(link, OnnxPolicy(policy), DEFAULT_REACH_TARGET, safety,
                            LoopConfig(rate_hz=None, duration_s=warmup_s + seconds))
         stats = loop.run()
         timing = loop_timing(since(stats, warmup_s), rate_hz=None)
         warm = np.diff([t for t in stats.t if t < warmup_s] + [t for t in stats.t if t >= warmup_s][:1]) * 1000
         extra["warmup"] = {"seconds": warmup_s, "intervals": len(warm),
                            "range_ms": (float(warm.min()), float(warm.max())) if len(warm) else None}
-        extra["frames_unused"] = None if unused_before is None else link.frames_unused - unused_before
+        extra["frames_unused"] = link.frames_unused - unused_before
         if mode == STREAM:  # afterwards: the arm is away from home, so the lines are as long as in the loop
-            extra["stream"] = stream_timing(arm)
-    return {"timing": timing, "timeouts": link.timeouts, **extra}
+            extra["stream"] = stream_timing(arm.transport)
+    return {"timing": timing, "timeouts": link.feedback_timeouts, **extra}
 
 
 def _ms(p: dict | None) -> str:
     return "n/a" if p is None else f"p50={p['p50']:.2f} p99={p['p99']:.2f} max={p['max']:.2f}"
 
 
-def report(mode: str, result: dict, baud: int, command_first: bool) -> None:
+def report(mode: str, result: dict, baud: int) -> None:
     timing = result["timing"]
-    how = ("T:102 then T:105" if command_first else "T:105 then T:102") if mode == REQUEST else "stream frames"
+    how = "T:105 then T:102" if mode == REQUEST else "stream frames"
     print(f"[{mode}] baud={baud} feedback='{how}' steps={timing['steps']} fresh_steps={timing['fresh_steps']} "
-          f"seconds={timing['elapsed_s']:.2f} feedback_timeouts={result['timeouts']}"
-          + ("" if result["frames_unused"] is None else f" frames_unused={result['frames_unused']}"))
+          f"seconds={timing['elapsed_s']:.2f} feedback_timeouts={result['timeouts']} "
+          f"frames_unused={result['frames_unused']}")
     print(f"[{mode}] rate_hz={timing['fresh_rate_hz']:.1f} (all steps {timing['rate_hz']:.1f}) | jitter_ms "
           f"{_ms(timing['jitter_ms'])} | round_trip_ms {_ms(timing['round_trip_ms'])} | feedback_age_ms "
           f"{_ms(timing['feedback_age_ms'])}")
@@ -153,7 +147,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.5, help="seconds run before the measured ones, per mode")
     parser.add_argument("--baud", type=int, default=115200, help="emulated wire pacing (0 = unpaced)")
     parser.add_argument("--mode", choices=(STREAM, REQUEST, "both"), default="both")
-    parser.add_argument("--command-first", action="store_true", help="request mode: T:102 before T:105")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -162,14 +155,13 @@ def main() -> None:
     modes = [REQUEST, STREAM] if args.mode == "both" else [args.mode]
     proc, port = start_emulator(args.baud)
     try:
-        results = {mode: run_mode(mode, port, args.baud or 115200, policy, args.seconds, args.warmup,
-                                 args.command_first)
+        results = {mode: run_mode(mode, port, args.baud or 115200, policy, args.seconds, args.warmup)
                    for mode in modes}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     for mode, result in results.items():
-        report(mode, result, args.baud, args.command_first)
+        report(mode, result, args.baud)
     best = results[modes[-1]]["timing"]
     print(f"rate_hz={best['fresh_rate_hz']:.1f} p99_jitter_ms={best['jitter_ms']['p99']:.2f}")
 

@@ -17,9 +17,9 @@ import traceback
 from collections import Counter
 
 from roarm_lab.description.firmware_units import FEEDBACK_KEYS
-from roarm_lab.real.errors import RealArmError
-from roarm_lab.real.feedback import Feedback
-from roarm_lab.real.stream import DEFAULT_MAX_LINE_BYTES, BootNotice, JsonMessage, StreamReader
+from roarm_lab.driver.errors import RealArmError
+from roarm_lab.driver.protocol.feedback import Feedback
+from roarm_lab.driver.protocol.reader import DEFAULT_MAX_LINE_BYTES, BootNotice, JsonMessage, MessageReader
 
 BOOT_TEXT = [
     b"ets Jun  8 2016 00:22:57", b"rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)", b"entry 0x400805e4",
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for i in range(args.n):
         data, expected = one_case(rng)
-        reader = StreamReader()
+        reader = MessageReader()
         got: list[tuple[float, ...]] = []
         try:
             for chunk in chunked(rng, data):

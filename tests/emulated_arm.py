@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from roarm_lab.real.emulator import Emulator, EmulatorConfig
+from roarm_lab.emulator import Emulator, EmulatorConfig
 
 #: transport options that skip the real arm's long boot wait (the emulator boots in 0.1 s)
 FAST = dict(settle_s=0.1, boot_timeout_s=5.0)

@@ -87,46 +87,79 @@ def test_tiny_act_trains_on_sim_demos_and_acts(lift_demos, tiny_act):
                                np.asarray(dataset.meta.stats[ACTION]["mean"]), rtol=1e-5)
 
 
-def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, capsys):
-    """scripts/run_lerobot_policy.py: the ACT checkpoint drives the emulated arm through the follower plugin; its
-    first command is the policy's action for the arm's first reading, after the safety layer's step bound."""
+def run_lerobot(model: Path, emu, log: Path, *extra: str) -> int:
+    from roarm_lab.cli.run_lerobot_policy import main
+
+    return main(["--policy", str(model), "--port", emu.port, "--log", str(log), "--settle", "0.1",
+                 "--boot-timeout", "5", "--start-speed", "4", "--no-plot", "--task", "RoArm-Lift", *extra])
+
+
+def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, tmp_path, capsys):
+    """scripts/run_lerobot_policy.py: the ACT checkpoint drives the emulated arm through the runner; each step's
+    target is the policy's action for the joints that step measured, and what went out is that target after the
+    safety layer (limits less the margin, at most 0.1 rad per step)."""
     from lerobot.policies.act.modeling_act import ACTPolicy
     from lerobot.policies.factory import make_pre_post_processors
 
-    from roarm_lab.description import HARDWARE_SAFE, HOME_POSE
-    from roarm_lab.description.firmware_units import T102_FIELDS, firmware_to_model_rad, model_to_firmware_rad
+    from roarm_lab.description import HARDWARE_SAFE
+    from roarm_lab.description.firmware_units import T102_FIELDS, firmware_to_model_rad
+    from roarm_lab.runner.run_log import read_steps
 
     model, _ = tiny_act
-    run = runpy.run_path(str(REPO / "scripts" / "run_lerobot_policy.py"))["main"]
     cube, goal = [0.2, 0.0, 0.015], [0.2, 0.0, 0.115]  # cube on the table, lift goal 10 cm above it
     with emulator(baud=0) as emu:
-        assert run(["--policy", str(model), "--port", emu.port, "--duration", "0.5"]) == 2  # the cube is needed
+        assert run_lerobot(model, emu, tmp_path / "refused", "--duration", "0.5") == 2  # the cube is needed
         assert "observation.environment_state" in capsys.readouterr().err
         assert emu.snapshot().wire_stats.get("opens", 0) == 0, "refused before the port was opened"
-        code = run(["--policy", str(model), "--port", emu.port, "--cube", *map(str, cube), "--target",
-                    *map(str, goal), "--cube-yaw", "30", "--duration", "1.0", "--boot-timeout", "5"])
+        code = run_lerobot(model, emu, tmp_path / "log", "--cube", *map(str, cube), "--target", *map(str, goal),
+                           "--cube-yaw", "30", "--duration", "1.0")
         assert code == 0, capsys.readouterr().err
         sent = [c for c in emu.snapshot().executed if c["T"] == 102]
-        assert len(sent) >= 20  # ~30 Hz for 1 s
+    assert "completed" in capsys.readouterr().out
+    steps = [s for s in read_steps(tmp_path / "log") if s["status"] == "commanded"]
+    assert len(steps) >= 20  # ~30 Hz for 1 s
 
     policy = ACTPolicy.from_pretrained(model)
     policy.eval()
     preprocess, postprocess = make_pre_post_processors(policy.config, pretrained_path=str(model))
-    batch = {STATE: torch.tensor([HOME_POSE], dtype=torch.float32),  # the emulated arm boots at home (facts §3.2)
-             ENVIRONMENT_STATE: torch.tensor([[*cube, *goal, math.sin(4 * math.radians(30)),
-                                               math.cos(4 * math.radians(30))]], dtype=torch.float32)}
-    with torch.inference_mode():
-        first = postprocess(policy.select_action(preprocess(batch)))[0].numpy().astype(np.float64)
+    env_state = [*cube, *goal, math.sin(4 * math.radians(30)), math.cos(4 * math.radians(30))]
+    with torch.inference_mode():  # the first step, as the policy's first action on its measured joints
+        first = postprocess(policy.select_action(preprocess({
+            STATE: torch.tensor([steps[0]["q"]], dtype=torch.float32),
+            ENVIRONMENT_STATE: torch.tensor([env_state], dtype=torch.float32)})))[0].numpy()
+    np.testing.assert_allclose(steps[0]["policy_target"], first, atol=1e-5)
     lower, upper = np.array(HARDWARE_SAFE.lower) + 0.02, np.array(HARDWARE_SAFE.upper) - 0.02  # the margin
-    start = np.clip(HOME_POSE, lower, upper)  # the safety layer starts from the measured pose inside the limits
-    expected = np.clip(np.clip(first, start - 0.1, start + 0.1), lower, upper)
-    got, want = np.array([sent[0][k] for k in T102_FIELDS]), model_to_firmware_rad(expected)
-    assert np.max(np.abs(got - want)) < 2e-3, (got, want)
-    commanded = firmware_to_model_rad(np.array([[c[k] for k in T102_FIELDS] for c in sent]))
-    assert np.all(commanded >= lower - 1e-4) and np.all(commanded <= upper + 1e-4)
-    steps = np.abs(np.diff(commanded, axis=0))
-    assert np.all(steps <= 0.1 + 1e-4)  # the follower's step bound, per joint and action
-    assert "completed" in capsys.readouterr().out
+    commands = np.array([s["command"] for s in steps])
+    assert np.all(commands >= lower - 1e-9) and np.all(commands <= upper + 1e-9)
+    assert np.all(np.abs(np.diff(commands, axis=0)) <= 0.1 + 1e-9)  # the step bound
+    # what the emulated arm executed last is the last step's command (model rad, to a firmware rounding)
+    last = firmware_to_model_rad(np.array([sent[-1][k] for k in T102_FIELDS]))
+    np.testing.assert_allclose(last, commands[-1], atol=2e-3)
+
+
+def test_a_stale_arm_stops_the_lerobot_policy_and_holds(tiny_act, tmp_path, capsys):
+    """The same watchdog and hold as an ONNX package (test_play_real): feedback stops mid-run, the run stops with
+    StaleFeedbackError long before --duration, and the arm is told to hold its last measured pose."""
+    from emulated_arm import summary_of, when_steps_logged
+
+    from roarm_lab.driver.session import HOLD_SPD
+
+    model, _ = tiny_act
+    log = tmp_path / "log"
+    with emulator(baud=0) as emu:
+        def stop_feedback():
+            emu.config.faults.drop_line_prob = 1.0
+
+        trigger = when_steps_logged(log, 10, stop_feedback)
+        code = run_lerobot(model, emu, log, "--cube", "0.2", "0", "0.015", "--target", "0.2", "0", "0.115",
+                           "--duration", "20", "--feedback", "request")
+        trigger.join()
+        sent = [c for c in emu.snapshot().executed if c["T"] == 102]
+    assert code == 1
+    summary = summary_of(log)
+    assert "StaleFeedbackError" in summary["outcome"] and "no fresh feedback" in capsys.readouterr().err
+    assert summary["hold"].startswith("sent") and summary["timing"]["steps"] < 20 * 30 / 2
+    assert sent[-1]["spd"] == HOLD_SPD  # the last command the arm read is the hold
 
 
 def test_the_trained_policy_is_evaluated_in_closed_loop_in_mujoco(tiny_act, capsys):

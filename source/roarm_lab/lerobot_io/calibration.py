@@ -22,6 +22,7 @@ import numpy as np
 from roarm_lab.description.firmware_units import RAD_PER_STEP
 from roarm_lab.description.kinematic_chain import HOME_POSE, JOINT_NAMES, JOINTS
 from roarm_lab.description.limits import HARDWARE_SAFE
+from roarm_lab.driver.session import ArmSession
 
 #: The pose the arm is held at while calibrating (model rad).
 CALIBRATION_POSE = HOME_POSE
@@ -39,12 +40,18 @@ def offsets_from_reading(measured: Sequence[float], pose: Sequence[float] = CALI
     return offsets
 
 
-def measure_offsets(device, who: str) -> np.ndarray:
-    """Ask the user to hold ``device``'s arm (torque off) at the calibration pose and press Enter; the offsets of
-    the reading then taken (ValueError when it is too far from the pose)."""
+def measure_offsets(arm: ArmSession, who: str) -> np.ndarray:
+    """Ask the user to hold the arm (torque off) at the calibration pose and press Enter; the offsets of the
+    reading then taken (ValueError when it is too far from the pose)."""
     input(f"Torque is off. Hold {who} at the firmware's init pose (base 0, shoulder 0, elbow 90 deg up, wrist 0, "
           "roll 0, gripper closed) and press Enter...")
-    return offsets_from_reading(device.read_joints() + device.offsets)
+    return offsets_from_reading(arm.fresh().feedback.q_model)
+
+
+def calibrated_joints(arm: ArmSession, offsets: np.ndarray) -> np.ndarray:
+    """The arm's joints (model rad) with the calibration offsets removed, from a reading at most
+    ``max_feedback_age_s`` old (an older one is an error, never reused)."""
+    return np.asarray(arm.read().feedback.q_model) - offsets
 
 
 def to_lerobot(offsets: Sequence[float]) -> dict:

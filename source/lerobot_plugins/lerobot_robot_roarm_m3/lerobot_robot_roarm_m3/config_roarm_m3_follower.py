@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from lerobot.cameras import CameraConfig
 from lerobot.robots import RobotConfig
 
-from roarm_lab.lerobot_io.arm_device import ArmLinkSettings
+from roarm_lab.driver.session import ArmLinkSettings
 
 
 @RobotConfig.register_subclass("roarm_m3_follower")
@@ -15,7 +15,7 @@ from roarm_lab.lerobot_io.arm_device import ArmLinkSettings
 class RoArmM3FollowerConfig(RobotConfig, ArmLinkSettings):
     # LeRobot's cap on each target's distance from the present position, rad (one value, or per `{joint}.pos`)
     max_relative_target: float | dict[str, float] | None = None
-    # The project's safety layer (roarm_lab.real.runner.safety_layer) always runs as well: hardware-safe joint
+    # The project's safety layer (roarm_lab.driver.safety) always runs as well: hardware-safe joint
     # limits less `margin_rad`, at most `max_step_rad` per action from the previous target, at most
     # `max_lead_rad` from the measured joint, the TCP above the table, NaN targets held.
     margin_rad: float = 0.02

@@ -3,7 +3,7 @@
 Observations and actions are ``{joint}.pos`` in model radians (:mod:`roarm_lab.lerobot_io.features`), plus one
 image per configured camera. :meth:`send_action` writes one `T:102` with all six joints after LeRobot's
 ``max_relative_target`` cap and the project's safety layer (:class:`SafetyLayer`: joint limits, step and lead
-bounds, workspace box, NaN held), and returns what was sent. The link is :class:`ArmDevice` (roarm_lab.real).
+bounds, workspace box, NaN held), and returns what was sent. The link is :class:`ArmDevice` (roarm_lab.driver).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from lerobot.robots import Robot
 from lerobot.robots.utils import ensure_safe_goal_position
 from lerobot.utils.decorators import check_if_already_connected, check_if_not_connected
 
+from roarm_lab.driver.protocol.commands import MoveJoints
+from roarm_lab.driver.safety import SafetyConfig, SafetyLayer
+from roarm_lab.driver.session import ArmSession
 from roarm_lab.lerobot_io import calibration
-from roarm_lab.lerobot_io.arm_device import ArmDevice
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, features_to_joints, joint_features, joints_to_features
-from roarm_lab.real.runner.safety_layer import SafetyConfig, SafetyLayer
 
 from .config_roarm_m3_follower import RoArmM3FollowerConfig
 
@@ -34,7 +35,8 @@ class RoArmM3Follower(Robot):
     def __init__(self, config: RoArmM3FollowerConfig):
         super().__init__(config)
         self.config = config
-        self.device = ArmDevice(config, calibration.from_lerobot(self.calibration))
+        self.arm = ArmSession(config)
+        self.offsets = calibration.from_lerobot(self.calibration)
         self.safety = SafetyLayer(SafetyConfig(margin_rad=config.margin_rad, max_step_rad=config.max_step_rad,
                                                max_lead_rad=config.max_lead_rad))
         self.cameras = make_cameras_from_configs(config.cameras)
@@ -50,7 +52,7 @@ class RoArmM3Follower(Robot):
 
     @property
     def is_connected(self) -> bool:
-        return self.device.is_open and all(cam.is_connected for cam in self.cameras.values())
+        return self.arm.is_open and all(cam.is_connected for cam in self.cameras.values())
 
     @property
     def is_calibrated(self) -> bool:
@@ -58,38 +60,38 @@ class RoArmM3Follower(Robot):
 
     @check_if_already_connected
     def connect(self, calibrate: bool = True) -> None:
-        self.device.open()
+        self.arm.open()
         try:
             self.configure()
             for cam in self.cameras.values():
                 cam.connect()
         except BaseException:
-            self.device.close()
+            self.arm.close()
             raise
-        logger.info("%s connected on %s", self, self.device.settings.where)
+        logger.info("%s connected on %s", self, self.config.where)
 
     def configure(self) -> None:
         """Torque on, and the safety layer starts from the measured pose (nothing moves)."""
-        self.device.set_torque(True)
-        self.safety.reset(self.device.read_joints())
+        self.arm.set_torque(True)
+        self.safety.reset(self._joints())
 
     def calibrate(self) -> None:
         """Interactive (``lerobot-calibrate``): torque off, the user holds the arm at the calibration pose, the
         offsets are stored in the calibration file; then torque on where the arm is."""
-        self.device.set_torque(False)
+        self.arm.set_torque(False)
         try:
-            offsets = calibration.measure_offsets(self.device, str(self))
+            offsets = calibration.measure_offsets(self.arm, str(self))
         finally:
-            self.device.set_torque(True)
+            self.arm.set_torque(True)
         self.calibration = calibration.to_lerobot(offsets)
         self._save_calibration()
-        self.device.offsets = calibration.from_lerobot(self.calibration)
-        self.safety.reset(self.device.read_joints())
+        self.offsets = calibration.from_lerobot(self.calibration)
+        self.safety.reset(self._joints())
         logger.info("calibration saved to %s", self.calibration_fpath)
 
     @check_if_not_connected
     def get_observation(self) -> dict:
-        obs = joints_to_features(self.device.read_joints())
+        obs = joints_to_features(self._joints())
         for name, cam in self.cameras.items():
             obs[name] = cam.read_latest()
         return obs
@@ -98,7 +100,7 @@ class RoArmM3Follower(Robot):
     def send_action(self, action: dict) -> dict:
         """Move to the ``{joint}.pos`` targets (rad); returns the targets actually sent."""
         proposed = features_to_joints(action)
-        measured = self.device.read_joints()
+        measured = self._joints()
         if self.config.max_relative_target is not None:
             goal_present = {key: (float(g), float(m)) for key, g, m in zip(JOINT_POS_KEYS, proposed, measured,
                                                                            strict=True)}
@@ -107,20 +109,24 @@ class RoArmM3Follower(Robot):
         safe = self.safety.apply(proposed, measured)
         if safe.clamps:
             logger.debug("%s: safety layer changed the action: %s", self, ", ".join(safe.clamps))
-        self.device.write_joints(np.asarray(safe.target), spd=self.config.spd, acc=self.config.acc)
+        raw = tuple(float(x) for x in np.asarray(safe.target) + self.offsets)
+        self.arm.send(MoveJoints(raw, spd=self.config.spd, acc=self.config.acc))
         return joints_to_features(safe.target)
 
     def disconnect(self) -> None:
         """Close the link. The servos keep holding the last target unless ``disable_torque_on_disconnect``."""
-        if not self.device.is_open:
+        if not self.arm.is_open:
             return
         try:
             if self.config.disable_torque_on_disconnect:
                 logger.warning("%s: torque off on disconnect - the arm falls under gravity", self)
-                self.device.set_torque(False)
+                self.arm.set_torque(False)
         finally:
-            self.device.close()
+            self.arm.close()
             for cam in self.cameras.values():
                 if cam.is_connected:
                     cam.disconnect()
         logger.info("%s disconnected.", self)
+
+    def _joints(self) -> np.ndarray:
+        return calibration.calibrated_joints(self.arm, self.offsets)

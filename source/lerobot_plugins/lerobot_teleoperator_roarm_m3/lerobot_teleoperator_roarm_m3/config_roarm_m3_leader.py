@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from lerobot.teleoperators import TeleoperatorConfig
 
-from roarm_lab.lerobot_io.arm_device import ArmLinkSettings
+from roarm_lab.driver.session import ArmLinkSettings
 
 
 @TeleoperatorConfig.register_subclass("roarm_m3_leader")

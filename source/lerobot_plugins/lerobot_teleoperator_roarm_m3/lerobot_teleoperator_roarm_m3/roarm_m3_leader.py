@@ -1,6 +1,6 @@
 """A RoArm-M3 Pro as a LeRobot leader: torque off on connect (`T:210 cmd 0`) so a hand moves it, and each action is
 its measured joints as ``{joint}.pos`` in model radians (:mod:`roarm_lab.lerobot_io.features`), the follower's
-action features. The link is :class:`ArmDevice` (roarm_lab.real); calibration as the follower's."""
+action features. The link is :class:`ArmDevice` (roarm_lab.driver); calibration as the follower's."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from functools import cached_property
 from lerobot.teleoperators import Teleoperator
 from lerobot.utils.decorators import check_if_already_connected, check_if_not_connected
 
+from roarm_lab.driver.session import ArmSession
 from roarm_lab.lerobot_io import calibration
-from roarm_lab.lerobot_io.arm_device import ArmDevice
 from roarm_lab.lerobot_io.features import joint_features, joints_to_features
 
 from .config_roarm_m3_leader import RoArmM3LeaderConfig
@@ -26,7 +26,8 @@ class RoArmM3Leader(Teleoperator):
     def __init__(self, config: RoArmM3LeaderConfig):
         super().__init__(config)
         self.config = config
-        self.device = ArmDevice(config, calibration.from_lerobot(self.calibration))
+        self.arm = ArmSession(config)
+        self.offsets = calibration.from_lerobot(self.calibration)
 
     @cached_property
     def action_features(self) -> dict[str, type]:
@@ -38,7 +39,7 @@ class RoArmM3Leader(Teleoperator):
 
     @property
     def is_connected(self) -> bool:
-        return self.device.is_open
+        return self.arm.is_open
 
     @property
     def is_calibrated(self) -> bool:
@@ -46,29 +47,29 @@ class RoArmM3Leader(Teleoperator):
 
     @check_if_already_connected
     def connect(self, calibrate: bool = True) -> None:
-        self.device.open()
+        self.arm.open()
         try:
             self.configure()
         except BaseException:
-            self.device.close()
+            self.arm.close()
             raise
-        logger.info("%s connected on %s, torque off: move it by hand", self, self.device.settings.where)
+        logger.info("%s connected on %s, torque off: move it by hand", self, self.config.where)
 
     def configure(self) -> None:
-        self.device.set_torque(False)
+        self.arm.set_torque(False)
 
     def calibrate(self) -> None:
         """Interactive (``lerobot-calibrate``): hold the leader at the calibration pose and press Enter."""
-        self.device.set_torque(False)
-        offsets = calibration.measure_offsets(self.device, str(self))
+        self.arm.set_torque(False)
+        offsets = calibration.measure_offsets(self.arm, str(self))
         self.calibration = calibration.to_lerobot(offsets)
         self._save_calibration()
-        self.device.offsets = calibration.from_lerobot(self.calibration)
+        self.offsets = calibration.from_lerobot(self.calibration)
         logger.info("calibration saved to %s", self.calibration_fpath)
 
     @check_if_not_connected
     def get_action(self) -> dict[str, float]:
-        return joints_to_features(self.device.read_joints())
+        return joints_to_features(calibration.calibrated_joints(self.arm, self.offsets))
 
     def send_feedback(self, feedback: dict) -> None:
         """Nothing to show: the leader has no force feedback (its servos are limp)."""
@@ -77,7 +78,7 @@ class RoArmM3Leader(Teleoperator):
     def disconnect(self) -> None:
         try:
             if self.config.torque_on_disconnect:
-                self.device.set_torque(True)  # the servos hold where the hand left them
+                self.arm.set_torque(True)  # the servos hold where the hand left them
         finally:
-            self.device.close()
+            self.arm.close()
         logger.info("%s disconnected.", self)
