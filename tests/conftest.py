@@ -1,11 +1,29 @@
-"""Shared fixtures: random in-limit joint configurations and the generated assets."""
+"""Shared fixtures: random in-limit joint configurations and the generated assets; the suite's thread policy."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-from roarm_lab.description import HARDWARE_SAFE
+# The suite's threads, decided here once. Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning,
+# which on 2 cores shared with another busy process otherwise slows torch work 10x and more.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from roarm_lab.description import HARDWARE_SAFE  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread_by_default():
+    """One intra-op torch thread for the whole suite: its batches are small, and more threads only contend with
+    MuJoCo's rollout threads, the in-process emulator and whatever else runs on the machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

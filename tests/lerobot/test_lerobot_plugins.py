@@ -27,7 +27,7 @@ from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features  # 
 TARGET = (0.3, 0.2, 1.4, 0.1, -0.1, 0.7)
 
 
-def wait_until(condition, timeout_s: float = 3.0) -> bool:
+def wait_until(condition, timeout_s: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:

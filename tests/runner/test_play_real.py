@@ -83,9 +83,16 @@ def emu():
     assert e.crash is None
 
 
-def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float | None = 2.0, plot=False) -> int:
+#: Runs whose subject is not the watchdog let it wait 1 s (30 periods): a loaded machine may starve the loop or the
+#: in-process emulator for longer than the default 5 periods (167 ms), and the watchdog would rightly stop the run.
+LENIENT_WATCHDOG = 30
+
+
+def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float | None = 2.0, plot=False,
+         stale_periods: int | None = LENIENT_WATCHDOG) -> int:
     argv = ["--policy", str(policy), "--port", emu.port, "--log", str(log), "--settle", "0.1", "--boot-timeout",
             "5", "--start-speed", "4", "--feedback", "request", *extra]
+    argv += [] if stale_periods is None else ["--stale-periods", str(stale_periods)]
     argv += [] if duration is None else ["--duration", str(duration)]
     argv += [] if plot else ["--no-plot"]
     return PLAY_REAL(argv)
@@ -157,7 +164,7 @@ def test_http_link_runs_the_same_loop(reach_package, tmp_path):
     with Emulator(EmulatorConfig(boot_duration_s=0.1, baud=0), pty=False) as e, EmulatorHttpServer(e) as server:
         time.sleep(0.2)  # booted
         argv = ["--policy", str(reach_package), "--http", server.address, "--log", str(tmp_path / "log"),
-                "--duration", "0.5", "--start-speed", "4", "--no-plot"]
+                "--duration", "0.5", "--start-speed", "4", "--no-plot", "--stale-periods", str(LENIENT_WATCHDOG)]
         assert PLAY_REAL(argv) == 0
         assert e.snapshot().q_model == pytest.approx(summary_of(tmp_path / "log")["last_command"],
                                                      abs=3 * RAD_PER_STEP)
@@ -265,7 +272,7 @@ def test_stale_feedback_trips_the_watchdog(reach_package, emu, tmp_path, capsys,
 
     trigger = when_steps_logged(log, 10, inject)
     t0 = time.monotonic()
-    assert play(emu, reach_package, log, duration=5.0) == 1
+    assert play(emu, reach_package, log, duration=5.0, stale_periods=None) == 1
     trigger.join()
     summary = summary_of(log)
     assert "StaleFeedbackError" in summary["outcome"] and "no fresh feedback" in capsys.readouterr().err

@@ -173,9 +173,12 @@ def test_torn_and_dropped_frames_are_skipped():
 
 
 # ---------------------------------------------------------------------------------------------------- play_real
-def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float = 1.5) -> int:
+def play(emu: Emulator, policy: Path, log: Path, *extra: str, duration: float = 1.5, stale_periods: int = 30) -> int:
+    """``stale_periods``: 1 s by default, so a loaded machine starving the loop does not trip the watchdog in
+    runs whose subject it is not; the watchdog tests give the default 5."""
     return PLAY_REAL(["--policy", str(policy), "--port", emu.port, "--log", str(log), "--settle", "0.1",
-                      "--boot-timeout", "5", "--start-speed", "4", "--no-plot", "--duration", str(duration), *extra])
+                      "--boot-timeout", "5", "--start-speed", "4", "--no-plot", "--duration", str(duration),
+                      "--stale-periods", str(stale_periods), *extra])
 
 
 def test_play_real_on_the_stream_tracks_the_commands(tiny_policy, emu, tmp_path, capsys):
@@ -252,7 +255,7 @@ def test_a_stale_stream_trips_the_watchdog(tiny_policy, emu, tmp_path, capsys, f
 
     trigger = when_steps_logged(log, 10, inject)
     t0 = time.monotonic()
-    assert play(emu, tiny_policy, log, duration=5.0) == 1
+    assert play(emu, tiny_policy, log, duration=5.0, stale_periods=5) == 1
     trigger.join()
     summary, steps = summary_of(log), read_steps(log)
     assert "StaleFeedbackError" in summary["outcome"] and "no fresh feedback" in capsys.readouterr().err
