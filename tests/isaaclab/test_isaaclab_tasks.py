@@ -21,6 +21,7 @@ from roarm_lab.tasks.timing import CONTROL_DT
 
 TASK_IDS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
 NUM_ENVS = 2
+pytestmark = [pytest.mark.isaaclab, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", params=TASK_IDS)

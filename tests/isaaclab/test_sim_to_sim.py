@@ -37,6 +37,7 @@ MIN_TRAVEL_RAD = 0.5  # every joint moves at least this much in the open-loop ru
 TASK = "RoArm-Reach"
 TRAIN_ENVS, TRAIN_ITERATIONS, TRAIN_SEED = 256, 100, 42
 EVAL_EPISODES = 64
+pytestmark = pytest.mark.isaaclab
 #: The comparison at the task's own success definition needs a policy that succeeds often enough for a ratio to
 #: mean something; the fixture's training reaches ~0.5 (deterministic for a seed).
 MIN_MUJOCO_SUCCESS = 0.3
@@ -52,6 +53,7 @@ def test_open_loop_sequence_moves_every_joint_inside_the_limits_above_the_table(
     assert kinematics.tcp_position(targets)[:, 2].min() >= 0.04
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("randomized", [False, True], ids=["nominal", "randomized"])
 def test_open_loop_trajectories_agree(randomized):
     """Issue 4's limits (RMS per joint, largest TCP deviation) and the tighter mapping bound. Randomized: four
@@ -85,6 +87,7 @@ def mujoco_reach_run(tmp_path_factory):
     return obs_policy(runner.get_inference_policy("cpu")), checkpoint
 
 
+@pytest.mark.slow
 def test_mujoco_trained_reach_policy_keeps_its_success_in_isaac_lab(mujoco_reach_run):
     """Both backends run the same held-out episodes (targets, initial joints, physics values, latency: one seed).
 
@@ -106,6 +109,7 @@ def _cli(name: str):
     return importlib.import_module(f"roarm_lab.cli.{name}")
 
 
+@pytest.mark.slow
 def test_play_evaluates_a_mujoco_checkpoint_in_isaac_lab(mujoco_reach_run, capsys):
     _, checkpoint = mujoco_reach_run
     assert _cli("play").main(["--task", TASK, "--checkpoint", str(checkpoint), "--backend", "isaaclab",
@@ -115,6 +119,7 @@ def test_play_evaluates_a_mujoco_checkpoint_in_isaac_lab(mujoco_reach_run, capsy
     assert re.search(r"final_tcp_error_m: median=[0-9.]+ mean=[0-9.]+ p90=[0-9.]+ max=[0-9.]+", out)
 
 
+@pytest.mark.slow
 def test_sim_to_sim_script_prints_the_open_loop_comparison(capsys):
     assert _cli("sim_to_sim").main(["--duration_s", "0.5"]) == 0
     out = capsys.readouterr().out

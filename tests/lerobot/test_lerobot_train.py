@@ -22,7 +22,7 @@ from roarm_lab.lerobot_io.dataset_features import ACTION, ENVIRONMENT_STATE, STA
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_ID = "local/test_lift_demos"
-pytestmark = pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")
+pytestmark = [pytest.mark.lerobot, pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")]
 
 #: a tiny ACT: no VAE, one encoder and decoder layer, 5-step chunks; no camera, so no vision backbone to download
 TINY_ACT = ["--policy.type=act", "--policy.device=cpu", "--policy.push_to_hub=false", "--policy.dim_model=32",

@@ -50,7 +50,7 @@ COMMAND = [sys.executable, "-m", "roarm_lab.cli.record_sim_demos"]
 PICK_PLACE, LIFT = "RoArm-PickPlace", "RoArm-Lift"
 REPO_ID = "local/test_demos"
 SEED = 3
-pytestmark = pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")
+pytestmark = [pytest.mark.lerobot, pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")]
 
 
 def child_env(tmp_path: Path, **extra) -> dict[str, str]:
@@ -155,6 +155,7 @@ def test_the_recorded_cube_is_carried_to_the_target(demos):
         np.testing.assert_allclose(scene[:, 3:6], scene[:1, 3:6].repeat(len(scene), 0))  # the target stays put
 
 
+@pytest.mark.slow
 def test_appending_adds_episodes_and_keeps_the_old_ones(demos, tmp_path):
     root = tmp_path / "pickplace"
     shutil.copytree(demos[0], root)
@@ -199,6 +200,7 @@ def wait_for_episodes(root: Path, count: int, process: subprocess.Popen, log: Pa
     raise AssertionError(f"no {count} episodes in {root} after {timeout_s} s: {log.read_text()[-3000:]}")
 
 
+@pytest.mark.slow
 def test_a_killed_recording_keeps_every_written_episode(tmp_path):
     root, log = tmp_path / "lift", tmp_path / "record.log"
     cmd = [*COMMAND, "--task", LIFT, "--episodes", "3", "--num-envs", "1", "--root", str(root),
@@ -240,6 +242,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+@pytest.mark.slow
 def test_a_crash_inside_the_write_is_rolled_back(demos, tmp_path):
     root = tmp_path / "pickplace"
     shutil.copytree(demos[0], root)
@@ -297,6 +300,7 @@ def test_bad_frames_are_refused_before_anything_is_written(tmp_path):
     assert load(root).num_episodes == 1
 
 
+@pytest.mark.slow
 def test_a_camera_without_rendering_stops_before_recording(tmp_path):
     root = tmp_path / "cam"
     env = child_env(tmp_path, MUJOCO_GL="glfw")  # glfw needs a display
@@ -315,6 +319,7 @@ def offscreen_rendering_works(env: dict[str, str]) -> bool:
     return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, timeout=120).returncode == 0
 
 
+@pytest.mark.slow
 def test_camera_frames_are_recorded_as_video(tmp_path):
     env = child_env(tmp_path, MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
     if not offscreen_rendering_works(env):

@@ -53,6 +53,7 @@ def _actor_error_to_expert(runner, env) -> float:
         return (runner.alg.actor(env.get_observations()) - ReachIKExpert()(env.arm_state)).abs().mean().item()
 
 
+@pytest.mark.slow
 def test_dagger_clones_the_expert_and_hands_ppo_a_low_std():
     runner, env = _runner(128)
     before = _actor_error_to_expert(runner, env)

@@ -35,6 +35,7 @@ def reach_run(tmp_path_factory):
     return result, next((root / "RoArm-Reach").iterdir())
 
 
+@pytest.mark.slow
 def test_train_writes_isaac_lab_style_logs(reach_run):
     result, run = reach_run
     assert "backend: mujoco (no CUDA GPU)" in result.stdout or "backend: mujoco" in result.stdout
@@ -52,6 +53,7 @@ def test_train_writes_isaac_lab_style_logs(reach_run):
     assert "PPO takes over" in result.stdout
 
 
+@pytest.mark.slow
 def test_play_evaluates_a_checkpoint_on_held_out_episodes(reach_run):
     _, run = reach_run
     result = _run(*PLAY, "--task", "RoArm-Reach", "--checkpoint", run / "model_2.pt",
@@ -61,6 +63,7 @@ def test_play_evaluates_a_checkpoint_on_held_out_episodes(reach_run):
     assert re.search(r"final_tcp_error_m: median=[0-9.]+ mean=[0-9.]+ p90=[0-9.]+ max=[0-9.]+", result.stdout)
 
 
+@pytest.mark.slow
 def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
     _, run = reach_run
     result = _run(*TRAIN, "--task", "RoArm-Reach", "--num_envs", "32", "--max_iterations", "1",
@@ -70,6 +73,7 @@ def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
     assert (resumed / "model_2.pt").exists()  # rsl-rl counts on from the loaded iteration (2), not from 0
 
 
+@pytest.mark.slow
 def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, tmp_path):
     # Lift's default: the DAgger clone of the reactive picker, no PPO iterations after it
     lift = _run(*TRAIN, "--task", "RoArm-Lift", "--num_envs", "32", "--log_root", tmp_path)
@@ -88,6 +92,7 @@ def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, t
     assert wrong.returncode == 2 and "does not fit" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_bad_arguments_fail_clearly(tmp_path):
     # through scripts/play.py and scripts/train.py, the README's commands
     missing = _run(REPO / "scripts" / "play.py", "--task", "RoArm-Lift", "--checkpoint", tmp_path / "nope.pt")
@@ -126,6 +131,7 @@ def test_isaac_lab_hand_off_command_carries_the_options(tmp_path):
     assert args[-1] == ("presets=physx" if launcher.isaac_sim_installed() else "presets=newton_mjwarp")
 
 
+@pytest.mark.slow
 def test_isaac_lab_only_options_are_refused_elsewhere(tmp_path):
     video = _run(*TRAIN, "--task", "RoArm-Reach", "--backend", "mujoco", "--video",
                  "--log_root", tmp_path)
