@@ -140,3 +140,20 @@ def test_isaac_lab_only_options_are_refused_elsewhere(tmp_path):
         physx = _run(*TRAIN, "--task", "RoArm-Reach", "--backend", "isaaclab", "--physics",
                      "physx", "--log_root", tmp_path)
         assert physx.returncode == 2 and "needs Isaac Sim" in physx.stderr
+
+
+def test_run_directory_layout(tmp_path):
+    from datetime import datetime
+
+    from roarm_lab.deploy.checkpoint import resolve_checkpoint, task_of_run
+    from roarm_lab.training import run as runs
+
+    run = runs.new_run_dir(tmp_path, "RoArm-Lift", started=datetime(2026, 2, 3, 4, 5, 6))
+    assert run == tmp_path / "RoArm-Lift" / "2026-02-03_04-05-06" and (run / "params").is_dir()
+    runs.write_env_params(run, {"task": "RoArm-Lift", "num_envs": 8})
+    runs.write_agent_params(run, {"max_iterations": 3, "seed": 1})
+    assert (run / "params" / "env.yaml").read_text() == "task: RoArm-Lift\nnum_envs: 8\n"
+    assert yaml.safe_load((run / "params" / "agent.yaml").read_text()) == {"max_iterations": 3, "seed": 1}
+    for iteration in (2, 10):
+        runs.checkpoint_path(run, iteration).write_bytes(b"")
+    assert resolve_checkpoint(run) == run / "model_10.pt" and task_of_run(run / "model_10.pt") == "RoArm-Lift"

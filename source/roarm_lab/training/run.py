@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,8 @@ TIME_FORMAT = "%Y-%m-%d_%H-%M-%S"
 PARAMS_DIR = "params"
 ENV_PARAMS = "env.yaml"
 AGENT_PARAMS = "agent.yaml"
+#: rsl-rl's checkpoint file names; group 1: the iteration
+CHECKPOINT_FILE = re.compile(r"model_(\d+)\.pt")
 
 
 def new_run_dir(log_root: str | Path, task: str, started: datetime | None = None) -> Path:
@@ -29,9 +32,13 @@ def new_run_dir(log_root: str | Path, task: str, started: datetime | None = None
     return run
 
 
+def env_params_path(run: Path) -> Path:
+    return run / PARAMS_DIR / ENV_PARAMS
+
+
 def write_env_params(run: Path, params: dict) -> Path:
     """``params/env.yaml``: at least ``task``."""
-    return _write_yaml(run / PARAMS_DIR / ENV_PARAMS, params)
+    return _write_yaml(env_params_path(run), params)
 
 
 def write_agent_params(run: Path, agent: dict) -> Path:
