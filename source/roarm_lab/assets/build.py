@@ -1,10 +1,8 @@
-"""Write (or ``--check``) every generated robot asset: URDF, MJCF and USD."""
+"""Write (or check) every generated robot asset: URDF, MJCF and USD (the command: :mod:`roarm_lab.cli.build_assets`)."""
 
 from __future__ import annotations
 
-import argparse
 import difflib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,21 +26,9 @@ def stale_assets() -> list[tuple[Path, str]]:
     return stale
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if a committed asset is not what would be written")
-    args = parser.parse_args(argv)
-    if args.check:
-        stale = stale_assets()
-        for path, diff in stale:
-            print(f"STALE: {path}\n{diff}\n", file=sys.stderr)
-        if stale:
-            print("run `python scripts/build_assets.py` and commit the result", file=sys.stderr)
-            return 1
-        print(f"assets up to date: {', '.join(p.name for p in GENERATORS)}")
-        return 0
+def write_assets() -> list[Path]:
+    """Write every generated asset; returns their paths."""
     for path, generate in GENERATORS.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(generate())
-        print(f"wrote {path}")
-    return 0
+    return list(GENERATORS)

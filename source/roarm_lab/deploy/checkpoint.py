@@ -1,19 +1,19 @@
-"""rsl-rl run directories and checkpoints: which model file to export, its task, and where it came from."""
+"""rsl-rl run directories (:mod:`roarm_lab.training.run`) and checkpoints: which model file to export, its task, and
+where it came from."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-_MODEL_FILE = re.compile(r"model_(\d+)\.pt")
+from roarm_lab.training.run import CHECKPOINT_FILE, env_params_path
 
 
 def _iteration(path: Path) -> int | None:
-    match = _MODEL_FILE.fullmatch(path.name)
+    match = CHECKPOINT_FILE.fullmatch(path.name)
     return int(match.group(1)) if match else None
 
 
@@ -31,7 +31,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def _run_params(checkpoint: Path) -> dict:
-    env_yaml = checkpoint.parent / "params" / "env.yaml"
+    env_yaml = env_params_path(checkpoint.parent)
     if not env_yaml.is_file():
         return {}
     return yaml.safe_load(env_yaml.read_text()) or {}

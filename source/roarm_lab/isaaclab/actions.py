@@ -1,9 +1,9 @@
 """The action term: raw policy actions -> servo position targets through
 :func:`roarm_lab.tasks.mdp.actions.joint_targets`, the mapping the MuJoCo env and the real-arm runner apply.
 
-Like the MuJoCo env, the targets reach the servos ``latency`` control steps late (per environment, sampled at
-reset by :mod:`.events` from the task's randomization config), and until the first delayed action arrives the
-servos hold the reset pose.
+Like the MuJoCo env (with the same :class:`~roarm_lab.tasks.episode.ActionLatencyBuffer`), the targets reach the
+servos ``latency`` control steps late (per environment, sampled at reset by :mod:`.events` from the task's
+randomization config), and until the first delayed action arrives the servos hold the reset pose.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from isaaclab.managers import ActionTerm, ActionTermCfg
 from isaaclab.utils import configclass
 
 from roarm_lab.description import JOINT_NAMES
+from roarm_lab.tasks.episode import ActionLatencyBuffer
 from roarm_lab.tasks.mdp.actions import joint_targets
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedEnv
-
-MAX_LATENCY = 2  # control steps; as the MuJoCo env
 
 
 class JointTargetAction(ActionTerm):
@@ -35,9 +34,13 @@ class JointTargetAction(ActionTerm):
         n = self.num_envs
         self.action = torch.zeros(n, len(JOINT_NAMES), device=self.device)
         self.last_action = torch.zeros_like(self.action)
-        self.latency = torch.zeros(n, dtype=torch.long, device=self.device)
-        self._target_history = torch.zeros(n, MAX_LATENCY + 1, len(JOINT_NAMES), device=self.device)  # [0] newest
+        self._latency = ActionLatencyBuffer(n, len(JOINT_NAMES), device=self.device)
         self._applied = torch.zeros_like(self.action)
+
+    @property
+    def latency(self) -> torch.Tensor:
+        """(N,) the current episodes' action latency, control steps."""
+        return self._latency.latency
 
     @property
     def action_dim(self) -> int:
@@ -55,9 +58,7 @@ class JointTargetAction(ActionTerm):
     def process_actions(self, actions: torch.Tensor):
         self.last_action = self.action
         self.action = torch.nan_to_num(actions.detach().clone())
-        self._target_history = torch.roll(self._target_history, 1, dims=1)
-        self._target_history[:, 0] = joint_targets(self.action)
-        self._applied = self._target_history[torch.arange(self.num_envs, device=self.device), self.latency]
+        self._applied = self._latency.push(joint_targets(self.action))
 
     def apply_actions(self):
         self._asset.actuators.target_command.set_position_index(value=self._applied, joint_ids=self._joint_ids)
@@ -69,10 +70,7 @@ class JointTargetAction(ActionTerm):
 
     def hold(self, env_ids: torch.Tensor, joint_pos: torch.Tensor, latency: torch.Tensor) -> None:
         """New episodes: the servos hold ``joint_pos`` (n, 6) until the first action arrives ``latency`` steps late."""
-        if len(latency) and int(latency.max()) > MAX_LATENCY:
-            raise ValueError(f"action latency above {MAX_LATENCY} control steps is not supported")
-        self.latency[env_ids] = latency.to(self.device)
-        self._target_history[env_ids] = joint_pos.to(self.device)[:, None, :]
+        self._latency.hold(env_ids, joint_pos, latency)
         self._applied[env_ids] = joint_pos.to(self.device)
 
 

@@ -5,6 +5,9 @@ order, size; the noise on the ``policy`` group, the ``critic`` group clean, as t
 per entry of the task config's ``reward_weights`` (Isaac Lab multiplies weight x value x control dt, like the
 MuJoCo env), ``time_out`` plus the spec's failure terminations, and the reset / randomization events of
 :mod:`.events`. Physics: 240 Hz, 8 substeps a 30 Hz control step (:mod:`roarm_lab.tasks.timing`).
+
+One config class and one ``-Play`` config class per task of the registry (:data:`ENV_CFG_CLASSES`, named by
+:func:`roarm_lab.isaaclab.env_cfg_class_names`, e.g. ``RoArmLiftEnvCfg`` and ``RoArmLiftPlayEnvCfg``).
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from isaaclab_physx.physics import PhysxCfg
 from isaaclab_tasks.utils import PresetCfg, preset
 
 from roarm_lab.description import HOME_POSE
-from roarm_lab.isaaclab import events
+from roarm_lab.isaaclab import env_cfg_class_names, events
 from roarm_lab.isaaclab.actions import JointTargetActionCfg
 from roarm_lab.isaaclab.robot_cfg import NEWTON_ROOT_POS, PHYSX_ROOT_POS
 from roarm_lab.isaaclab.scene_cfg import ENV_SPACING_M, RoArmCubeSceneCfg, RoArmSceneCfg
 from roarm_lab.isaaclab.task_state import CUBE, TASK_TERM, TaskStateTermCfg
 from roarm_lab.isaaclab.terms import spec_failure, spec_observation, spec_reward
 from roarm_lab.tasks.mdp.state import ArmState
-from roarm_lab.tasks.registry import get_task
+from roarm_lab.tasks.registry import TASK_IDS, get_task
 from roarm_lab.tasks.spec import TaskCfg, TaskSpec
 from roarm_lab.tasks.timing import DECIMATION, PHYSICS_DT
 
@@ -184,37 +187,21 @@ class RoArmEnvCfg(ManagerBasedRLEnvCfg):
             task_cfg.pregrasp_fraction = 0.0
 
 
-@configclass
-class RoArmReachEnvCfg(RoArmEnvCfg):
-    task_id: str = "RoArm-Reach"
+def _task_cfg_classes(task_id: str) -> tuple[type[RoArmEnvCfg], type[RoArmEnvCfg]]:
+    """``RoArm<Task>EnvCfg`` (``task_id`` set) and its ``RoArm<Task>PlayEnvCfg`` subclass (:meth:`play_mode`)."""
+    names = env_cfg_class_names(task_id)
+    task_cls = configclass(type(names[0], (RoArmEnvCfg,), {
+        "__annotations__": {"task_id": str}, "task_id": task_id, "__module__": __name__, "__qualname__": names[0]}))
 
-
-@configclass
-class RoArmLiftEnvCfg(RoArmEnvCfg):
-    task_id: str = "RoArm-Lift"
-
-
-@configclass
-class RoArmPickPlaceEnvCfg(RoArmEnvCfg):
-    task_id: str = "RoArm-PickPlace"
-
-
-@configclass
-class RoArmReachPlayEnvCfg(RoArmReachEnvCfg):
     def __post_init__(self):
-        super().__post_init__()
+        task_cls.__post_init__(self)
         self.play_mode()
 
-
-@configclass
-class RoArmLiftPlayEnvCfg(RoArmLiftEnvCfg):
-    def __post_init__(self):
-        super().__post_init__()
-        self.play_mode()
+    play_cls = configclass(type(names[1], (task_cls,), {
+        "__post_init__": __post_init__, "__module__": __name__, "__qualname__": names[1]}))
+    return task_cls, play_cls
 
 
-@configclass
-class RoArmPickPlacePlayEnvCfg(RoArmPickPlaceEnvCfg):
-    def __post_init__(self):
-        super().__post_init__()
-        self.play_mode()
+#: task id -> (env config class, play env config class), one pair per registry entry
+ENV_CFG_CLASSES = {task_id: _task_cfg_classes(task_id) for task_id in TASK_IDS}
+globals().update({cls.__name__: cls for pair in ENV_CFG_CLASSES.values() for cls in pair})

@@ -2,8 +2,9 @@
 
 :class:`TaskStateTerm` is the env's one command term (named :data:`TASK_TERM`). It owns what the TaskSpec needs
 beyond the scene: the task config, the command (reach target, lift goal or place target), the reset generator and
-success tracking. It builds the shared :class:`~roarm_lab.tasks.mdp.state.ArmState` from the scene once per step
-(and again after a reset), and every observation, reward and termination term reads that one state.
+success tracking (:class:`~roarm_lab.tasks.episode.SuccessHold`, as the MuJoCo env). It builds the shared
+:class:`~roarm_lab.tasks.mdp.state.ArmState` from the scene once per step (and again after a reset), and every
+observation, reward and termination term reads that one state.
 
 ArmState is in each environment's local frame (the arm's base is at the env origin), joints in
 :data:`~roarm_lab.description.JOINT_NAMES` order, the object quaternion wxyz (Isaac Lab 3 uses xyzw).
@@ -20,6 +21,7 @@ from isaaclab.utils import configclass
 
 from roarm_lab.description import JOINT_NAMES
 from roarm_lab.tasks import randomization
+from roarm_lab.tasks.episode import SuccessHold
 from roarm_lab.tasks.mdp.state import ArmState
 from roarm_lab.tasks.registry import get_task
 from roarm_lab.tasks.spec import TaskCfg
@@ -60,7 +62,7 @@ class TaskStateTerm(CommandTerm):
         self.generator = torch.Generator().manual_seed(seed)
         self._command = torch.zeros(self.num_envs, 3, device=self.device)
         self._obs_fns = {t.name: t.fn for t in self.spec.observation_terms}
-        self.success_steps = torch.zeros(self.num_envs, dtype=torch.long, device=self.device)
+        self._success = SuccessHold(self.num_envs, self.spec.success_hold_steps, device=self.device)
         # logged by CommandTerm.reset as Metrics/task/<name> over the episodes that end
         self.metrics["success"] = torch.zeros(self.num_envs, device=self.device)
         for name, _ in self.spec.metrics:
@@ -87,6 +89,7 @@ class TaskStateTerm(CommandTerm):
         ids = torch.arange(self.num_envs, device=self.device)[env_ids if env_ids is not None else slice(None)]
         self.last_episode = {"env_ids": ids, "success": self.succeeded[ids],
                              **{name: self.metrics[name][ids].clone() for name, _ in self.spec.metrics}}
+        self._success.clear(ids)
         return super().reset(env_ids)
 
     def _resample_command(self, env_ids):
@@ -102,13 +105,13 @@ class TaskStateTerm(CommandTerm):
     def start_episodes(self, env_ids: torch.Tensor, command: torch.Tensor) -> None:
         """Called by the reset event after it wrote the new episodes' joints and objects."""
         self._command[env_ids] = command.to(self.device)
-        self.success_steps[env_ids] = 0
+        self._success.restart(env_ids)
         self._resets += 1
 
     @property
     def succeeded(self) -> torch.Tensor:
         """(N,) bool: the success condition held long enough at some point of the current episode."""
-        return self.metrics["success"] > 0.5
+        return self._success.succeeded
 
     def arm_state(self) -> ArmState:
         """The current ArmState, rebuilt once per env step and after every reset."""
@@ -136,10 +139,8 @@ class TaskStateTerm(CommandTerm):
                                     self._command, action_term.action, action_term.last_action, **objects)
 
     def _track_success(self, s: ArmState) -> None:
-        ok = self.spec.success_condition(self.task_cfg, s)
-        self.success_steps = torch.where(ok, self.success_steps + 1, torch.zeros_like(self.success_steps))
-        held = self.success_steps >= self.spec.success_hold_steps
-        self.metrics["success"].copy_(torch.maximum(self.metrics["success"], held.float()))
+        self._success.update(self.spec.success_condition(self.task_cfg, s))
+        self.metrics["success"].copy_(self._success.succeeded.float())  # logged by CommandTerm.reset
         for name, fn in self.spec.metrics:
             self.metrics[name][:] = fn(s)
 

@@ -118,7 +118,7 @@ class SimDemoSource:
                         yield episode
                 if self.realtime:  # after a stall (an episode being written) go on from now, as a robot would
                     next_tick = max(next_tick + CONTROL_DT, time.monotonic())
-                    time.sleep(next_tick - time.monotonic())
+                    time.sleep(max(0.0, next_tick - time.monotonic()))  # (the clock moves on meanwhile)
 
     def _frames(self, state, targets: torch.Tensor, recording: list[bool]) -> dict[int, dict[str, np.ndarray]]:
         joints = state.joint_pos.numpy().astype(np.float32)

@@ -4,7 +4,8 @@ Physics: every control step advances all environments DECIMATION physics steps w
 persistent thread pool (one MjData per thread). With physics randomization on, each environment has its own
 MjModel (rollout takes one model per initial state). The MDP (observations, rewards, terminations, resets,
 success) is the task's :class:`~roarm_lab.tasks.spec.TaskSpec`: torch code on the batched state, the same
-functions the Isaac Lab backend calls.
+functions the Isaac Lab backend calls, and so is the episode bookkeeping (:mod:`roarm_lab.tasks.episode`: action
+latency, success hold).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rsl_rl.env import VecEnv
 from tensordict import TensorDict
 
 from roarm_lab.tasks import randomization
+from roarm_lab.tasks.episode import ActionLatencyBuffer, SuccessHold, check_latency
 from roarm_lab.tasks.mdp.actions import joint_targets
 from roarm_lab.tasks.mdp.state import ArmState
 from roarm_lab.tasks.mdp.terminations import time_out
@@ -30,7 +32,6 @@ from .randomize import ModelRandomizer
 from .scene import build_scene
 
 N_JOINTS = 6
-MAX_LATENCY = 2
 
 
 class MujocoTaskEnv(VecEnv):
@@ -50,8 +51,7 @@ class MujocoTaskEnv(VecEnv):
         self.max_episode_length = self.cfg.max_episode_length
         self.model = build_scene(self.spec.has_object)
         rand = self.cfg.randomization
-        if rand.action_latency_steps[1] > MAX_LATENCY:
-            raise ValueError(f"action latency above {MAX_LATENCY} control steps is not supported")
+        check_latency(rand.action_latency_steps[1])
         self._randomizer = ModelRandomizer(self.model)
         self._models = [copy.copy(self.model) for _ in range(num_envs)] if rand.enabled else None
         # rollout with skip_checks wants one model per environment; without randomization they are all the same
@@ -73,10 +73,8 @@ class MujocoTaskEnv(VecEnv):
         self.command = torch.zeros(num_envs, 3)
         self.action = torch.zeros(num_envs, N_JOINTS)
         self.last_action = torch.zeros(num_envs, N_JOINTS)
-        self.latency = torch.zeros(num_envs, dtype=torch.long)
-        self._target_history = torch.zeros(num_envs, MAX_LATENCY + 1, N_JOINTS)  # [0] = newest
-        self.success_steps = torch.zeros(num_envs, dtype=torch.long)
-        self.succeeded = torch.zeros(num_envs, dtype=torch.bool)
+        self._latency = ActionLatencyBuffer(num_envs, N_JOINTS)
+        self._success = SuccessHold(num_envs, self.spec.success_hold_steps)
         self._episode_sums = {name: torch.zeros(num_envs) for name in self.cfg.reward_weights}
         self.physics_params: dict[str, torch.Tensor] = {
             k: torch.full((num_envs,), randomization.NOMINAL[k], dtype=torch.float64)
@@ -94,6 +92,16 @@ class MujocoTaskEnv(VecEnv):
             objects = dict(object_pos=qpos[:, 6:9], object_quat=qpos[:, 9:13], object_lin_vel=qvel[:, 6:9])
         return ArmState.from_joints(qpos[:, :N_JOINTS], qvel[:, :N_JOINTS], self.command, self.action,
                                     self.last_action, **objects)
+
+    @property
+    def latency(self) -> torch.Tensor:
+        """(N,) the current episodes' action latency, control steps."""
+        return self._latency.latency
+
+    @property
+    def succeeded(self) -> torch.Tensor:
+        """(N,) bool: the success condition held long enough at some point of the current episode."""
+        return self._success.succeeded
 
     @property
     def arm_state(self) -> ArmState:
@@ -122,12 +130,9 @@ class MujocoTaskEnv(VecEnv):
         self.action[env_ids] = 0.0
         self.last_action[env_ids] = 0.0
         self.episode_length_buf[env_ids] = 0
-        self.success_steps[env_ids] = 0
-        self.succeeded[env_ids] = False
-        # until the first delayed action arrives, the servos hold the reset pose
-        self._target_history[env_ids] = sample.joint_pos[:, None, :]
+        self._success.reset(env_ids)
         rand = self.cfg.randomization
-        self.latency[env_ids] = randomization.sample_latency(rand, n, self._generator)
+        self._latency.hold(env_ids, sample.joint_pos, randomization.sample_latency(rand, n, self._generator))
         if self._models is not None:
             values = randomization.sample_physics(rand, n, self._generator)
             for k, v in values.items():
@@ -148,9 +153,7 @@ class MujocoTaskEnv(VecEnv):
             raise ValueError(f"actions must be ({self.num_envs}, {N_JOINTS}), got {tuple(actions.shape)}")
         self.last_action = self.action
         self.action = torch.nan_to_num(actions)
-        self._target_history = torch.roll(self._target_history, 1, dims=1)
-        self._target_history[:, 0] = joint_targets(self.action)
-        applied = self._target_history[torch.arange(self.num_envs), self.latency]
+        applied = self._latency.push(joint_targets(self.action))
         self._ctrl[:] = applied.double().numpy()[:, None, :]
         self._rollout.rollout(self._rollout_models, self._datas, self._state, self._ctrl, nstep=DECIMATION,
                               state=self._traj, skip_checks=True)
@@ -164,9 +167,7 @@ class MujocoTaskEnv(VecEnv):
             weighted = self.cfg.reward_weights[name] * value * CONTROL_DT
             reward += weighted
             self._episode_sums[name] += weighted
-        ok = self.spec.success_condition(self.cfg, s)
-        self.success_steps = torch.where(ok, self.success_steps + 1, torch.zeros_like(self.success_steps))
-        self.succeeded |= self.success_steps >= self.spec.success_hold_steps
+        self._success.update(self.spec.success_condition(self.cfg, s))
         failures = self.spec.terminations(self.cfg, s)
         terminated = torch.zeros(self.num_envs, dtype=torch.bool)
         for value in failures.values():

@@ -16,17 +16,10 @@ import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import torch
 
-from roarm_lab.tasks.mdp.state import ArmState
-
-
-class Expert(Protocol):
-    def __call__(self, s: ArmState) -> torch.Tensor: ...
-
-    def reset(self, env_ids: torch.Tensor) -> None: ...
+from roarm_lab.tasks.registry import Expert
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""rsl-rl glue shared by train.py, play.py and the benchmarks: the runner config of a task and trained policies as
+"""rsl-rl glue shared by train.py, play.py and the benchmarks: the rsl-rl config of a task and trained policies as
 plain ``obs -> actions`` functions."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import torch
 
 
 def runner_cfg(task: str, device: str = "cpu"):
-    """The task's PPO runner config (:mod:`roarm_lab.tasks.agents`), adapted to the installed rsl-rl-lib."""
+    """The task's rsl-rl config (:mod:`roarm_lab.training.rsl_rl_cfg`, from its registry entry's agent), adapted to
+    the installed rsl-rl-lib."""
     from isaaclab_rl.rsl_rl import handle_deprecated_rsl_rl_cfg
 
-    from roarm_lab.tasks.agents import RUNNER_CFGS
+    from roarm_lab.training.rsl_rl_cfg import CFG_CLASSES
 
-    cfg = RUNNER_CFGS[task]()
+    cfg = CFG_CLASSES[task]()
     cfg.device = device
     return handle_deprecated_rsl_rl_cfg(cfg, version("rsl-rl-lib"))
 

@@ -1,40 +1,40 @@
-"""The task's warm start before PPO, if it has one (:data:`roarm_lab.tasks.agents.WARM_STARTS`): shared by
-train.py and the benchmarks so both train the same recipe."""
+"""The task's warm start before PPO, if it has one (its registry entry's ``warm_start``,
+:mod:`roarm_lab.tasks.registry`): shared by train.py and the benchmarks so both train the same recipe."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from roarm_lab.training.dagger import DaggerRound, clone_expert, warm_up_critic
+from roarm_lab.tasks.registry import WarmStartCfg, get_entry
+from roarm_lab.training.dagger import DaggerCfg, DaggerRound, clone_expert, warm_up_critic
 
 
 def has_warm_start(task: str) -> bool:
-    from roarm_lab.tasks.agents import WARM_STARTS
+    return get_entry(task).warm_start is not None
 
-    return task in WARM_STARTS
+
+def dagger_cfg(warm: WarmStartCfg) -> DaggerCfg:
+    """The DAgger settings of a warm start (the ones it does not name keep ``DaggerCfg``'s defaults)."""
+    return DaggerCfg(rounds=warm.rounds, max_samples=warm.max_samples, exploration_std=warm.exploration_std)
 
 
 def ppo_iterations_after_warm_start(task: str, default: int) -> int:
-    from roarm_lab.tasks.agents import WARM_STARTS
-
-    iterations = WARM_STARTS[task].ppo_iterations
+    iterations = get_entry(task).warm_start.ppo_iterations
     return default if iterations is None else iterations
 
 
 def warm_start(task: str, runner, env, seed: int = 0, log: Callable[[str], None] = print) -> float:
     """Clone the task's expert into ``runner``'s actor and make its first PPO updates critic-only; returns the
     seconds it took."""
-    from roarm_lab.tasks.agents import WARM_STARTS
-
-    recipe = WARM_STARTS[task]
-    cfg = recipe.dagger
+    entry = get_entry(task)
+    cfg = dagger_cfg(entry.warm_start)
     start = time.perf_counter()
 
     def report(r: DaggerRound) -> None:
         log(f"[roarm-lab] DAgger round {r.round + 1}/{cfg.rounds}: expert share {r.expert_share:.2f}, "
             f"{r.samples} samples, imitation loss {r.loss:.5f}")
 
-    clone_expert(runner, env, recipe.make_expert(), cfg, seed=seed, log=report)
+    clone_expert(runner, env, entry.make_expert(), cfg, seed=seed, log=report)
     warm_up_critic(runner, cfg.critic_warmup_iterations)
     return time.perf_counter() - start

@@ -16,28 +16,29 @@ from pxr import Gf, Usd, UsdGeom, UsdPhysics
 from roarm_lab import kinematics as K
 from roarm_lab.assets import build
 from roarm_lab.assets.paths import MJCF_PATH, URDF_PATH, USD_PATH
+from roarm_lab.cli import build_assets
 from roarm_lab.description import HARDWARE_SAFE, HOME_POSE, JOINT_NAMES, LINK_INERTIALS, LINK_NAMES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_committed_assets_are_current():
     result = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "build_assets.py"), "--check"], capture_output=True, text=True
-    )
+    )  # the README's command, through its shim
     assert result.returncode == 0, result.stderr
 
 
 def test_check_flags_a_stale_asset_and_build_repairs_it(tmp_path, monkeypatch, capsys):
     target = tmp_path / "robot.xml"
     monkeypatch.setattr(build, "GENERATORS", {target: lambda: "<mujoco/>\n"})
-    assert build.main(["--check"]) == 1  # missing
+    assert build_assets.main(["--check"]) == 1  # missing
     target.write_text("<mujoco>edited</mujoco>\n")
-    assert build.main(["--check"]) == 1  # edited by hand
+    assert build_assets.main(["--check"]) == 1  # edited by hand
     assert "STALE" in capsys.readouterr().err
-    assert build.main([]) == 0
+    assert build_assets.main([]) == 0
     assert target.read_text() == "<mujoco/>\n"
-    assert build.main(["--check"]) == 0
+    assert build_assets.main(["--check"]) == 0
 
 
 # ---------------------------------------------------------------------------------------------------- USD

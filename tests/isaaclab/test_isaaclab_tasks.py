@@ -16,10 +16,12 @@ from roarm_lab import kinematics
 from roarm_lab.description import DRIVES, JOINT_NAMES
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.mdp.actions import joint_targets
+from roarm_lab.tasks.registry import TASK_IDS as REGISTRY_TASK_IDS
 from roarm_lab.tasks.timing import CONTROL_DT
 
 TASK_IDS = ("RoArm-Reach", "RoArm-Lift", "RoArm-PickPlace")
 NUM_ENVS = 2
+pytestmark = [pytest.mark.isaaclab, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", params=TASK_IDS)
@@ -42,14 +44,28 @@ def _task(env):
 
 
 def test_tasks_and_play_variants_are_registered():
-    import roarm_lab.isaaclab  # noqa: F401
+    """Every registry entry has a gym id and a -Play id whose entry points Isaac Lab's loader resolves: the task's
+    env config (the -Play one in play mode) and its agent's rsl-rl config."""
+    from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
 
+    import roarm_lab.isaaclab  # noqa: F401
+    from roarm_lab.isaaclab.env_cfg import RoArmEnvCfg
+    from roarm_lab.tasks.registry import get_entry
+
+    assert TASK_IDS == REGISTRY_TASK_IDS
     for task_id in TASK_IDS:
         for env_id in (task_id, f"{task_id}-Play"):
             spec = gym.spec(env_id)
             assert spec.entry_point == "isaaclab.envs:ManagerBasedRLEnv"
             assert spec.kwargs["env_cfg_entry_point"].startswith("roarm_lab.isaaclab.env_cfg:")
-            assert spec.kwargs["rsl_rl_cfg_entry_point"].startswith("roarm_lab.tasks.agents:")
+            assert spec.kwargs["rsl_rl_cfg_entry_point"].startswith("roarm_lab.training.rsl_rl_cfg:")
+            env_cfg = load_cfg_from_registry(env_id, "env_cfg_entry_point")
+            assert isinstance(env_cfg, RoArmEnvCfg) and env_cfg.task_id == task_id
+            assert env_cfg.observations.policy.enable_corruption != env_id.endswith("-Play")
+            agent = load_cfg_from_registry(env_id, "rsl_rl_cfg_entry_point")
+            assert isinstance(agent, RslRlOnPolicyRunnerCfg) and agent.experiment_name == task_id
+            assert agent.max_iterations == get_entry(task_id).agent.max_iterations
 
 
 def test_play_config_starts_object_tasks_from_home_without_observation_noise():
@@ -171,15 +187,13 @@ def test_physics_randomization_reaches_the_simulation(task_env):
 def test_train_script_runs_isaac_lab_kit_less_and_its_checkpoint_loads_for_mujoco(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
     import yaml
 
     from roarm_lab.training.policy import load_policy
 
-    repo = Path(__file__).resolve().parents[1]
     result = subprocess.run(
-        [sys.executable, str(repo / "scripts" / "train.py"), "--task", "RoArm-Reach", "--backend", "isaaclab",
+        [sys.executable, "-m", "roarm_lab.cli.train", "--task", "RoArm-Reach", "--backend", "isaaclab",
          "--num_envs", "4", "--max_iterations", "2", "--device", "cpu", "--log_root", str(tmp_path)],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -9,9 +9,9 @@ from rsl_rl.runners import OnPolicyRunner
 from roarm_lab import kinematics
 from roarm_lab.evaluation import EVAL_SEED_OFFSET, eval_cfg, evaluate, run_episodes
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
-from roarm_lab.tasks.agents import WARM_STARTS
 from roarm_lab.tasks.mdp.actions import joint_targets
 from roarm_lab.tasks.reach_expert import ReachIKExpert
+from roarm_lab.tasks.registry import get_entry
 from roarm_lab.training.dagger import DaggerCfg, clone_expert, expert_share, warm_up_critic
 from roarm_lab.training.policy import obs_policy, runner_cfg
 
@@ -53,6 +53,7 @@ def _actor_error_to_expert(runner, env) -> float:
         return (runner.alg.actor(env.get_observations()) - ReachIKExpert()(env.arm_state)).abs().mean().item()
 
 
+@pytest.mark.slow
 def test_dagger_clones_the_expert_and_hands_ppo_a_low_std():
     runner, env = _runner(128)
     before = _actor_error_to_expert(runner, env)
@@ -100,5 +101,5 @@ def test_critic_warm_up_leaves_the_actor_alone_then_lets_ppo_train_it():
 
 
 def test_reach_is_the_task_with_a_warm_start():
-    recipe = WARM_STARTS[TASK]
-    assert isinstance(recipe.make_expert(), ReachIKExpert) and recipe.dagger.rounds > 0
+    entry = get_entry(TASK)
+    assert isinstance(entry.make_expert(), ReachIKExpert) and entry.warm_start.rounds > 0

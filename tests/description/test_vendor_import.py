@@ -22,7 +22,7 @@ from roarm_lab.assets.stl import read_stl
 from roarm_lab.assets.vendor_import import import_vendor_urdf
 from roarm_lab.spatial import rpy_matrix
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROOT = "/roarm_m3_pro"
 PKG = "roarm_description"
 

@@ -11,9 +11,8 @@ Each Isaac Lab run builds its own environment and closes it (one simulation per 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -35,10 +34,10 @@ from roarm_lab.sim_to_sim import (
 MAPPING_MAX_ABS_RAD = 1e-3
 MIN_TRAVEL_RAD = 0.5  # every joint moves at least this much in the open-loop run (agreement is not trivial)
 
-REPO = Path(__file__).resolve().parents[1]
 TASK = "RoArm-Reach"
 TRAIN_ENVS, TRAIN_ITERATIONS, TRAIN_SEED = 256, 100, 42
 EVAL_EPISODES = 64
+pytestmark = pytest.mark.isaaclab
 #: The comparison at the task's own success definition needs a policy that succeeds often enough for a ratio to
 #: mean something; the fixture's training reaches ~0.5 (deterministic for a seed).
 MIN_MUJOCO_SUCCESS = 0.3
@@ -54,6 +53,7 @@ def test_open_loop_sequence_moves_every_joint_inside_the_limits_above_the_table(
     assert kinematics.tcp_position(targets)[:, 2].min() >= 0.04
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("randomized", [False, True], ids=["nominal", "randomized"])
 def test_open_loop_trajectories_agree(randomized):
     """Issue 4's limits (RMS per joint, largest TCP deviation) and the tighter mapping bound. Randomized: four
@@ -87,6 +87,7 @@ def mujoco_reach_run(tmp_path_factory):
     return obs_policy(runner.get_inference_policy("cpu")), checkpoint
 
 
+@pytest.mark.slow
 def test_mujoco_trained_reach_policy_keeps_its_success_in_isaac_lab(mujoco_reach_run):
     """Both backends run the same held-out episodes (targets, initial joints, physics values, latency: one seed).
 
@@ -103,24 +104,24 @@ def test_mujoco_trained_reach_policy_keeps_its_success_in_isaac_lab(mujoco_reach
     assert result.median_ratio("final_tcp_error_m") <= MAX_MEDIAN_ERROR_RATIO, result.lines()
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_script", REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _cli(name: str):
+    """The module of a command (:mod:`roarm_lab.cli`)."""
+    return importlib.import_module(f"roarm_lab.cli.{name}")
 
 
+@pytest.mark.slow
 def test_play_evaluates_a_mujoco_checkpoint_in_isaac_lab(mujoco_reach_run, capsys):
     _, checkpoint = mujoco_reach_run
-    assert _script("play").main(["--task", TASK, "--checkpoint", str(checkpoint), "--backend", "isaaclab",
+    assert _cli("play").main(["--task", TASK, "--checkpoint", str(checkpoint), "--backend", "isaaclab",
                                  "--episodes", "2"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"task=RoArm-Reach episodes=2 success_rate=[0-9.]+", out)
     assert re.search(r"final_tcp_error_m: median=[0-9.]+ mean=[0-9.]+ p90=[0-9.]+ max=[0-9.]+", out)
 
 
+@pytest.mark.slow
 def test_sim_to_sim_script_prints_the_open_loop_comparison(capsys):
-    assert _script("sim_to_sim").main(["--duration_s", "0.5"]) == 0
+    assert _cli("sim_to_sim").main(["--duration_s", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "open_loop steps=15 envs=1" in out and "open_loop PASS" in out
     assert re.search(r"joint_rms_rad: base=\S+ shoulder=\S+ elbow=\S+ wrist=\S+ roll=\S+ gripper=\S+", out)
@@ -128,7 +129,7 @@ def test_sim_to_sim_script_prints_the_open_loop_comparison(capsys):
 
 
 def test_scripts_refuse_bad_arguments(tmp_path, capsys):
-    play, sim_to_sim = _script("play"), _script("sim_to_sim")
+    play, sim_to_sim = _cli("play"), _cli("sim_to_sim")
     checkpoint = tmp_path / "model.pt"
     checkpoint.write_bytes(b"")
     assert play.main(["--task", TASK, "--checkpoint", str(checkpoint), "--backend", "isaaclab", "--viewer"]) == 2

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
-import runpy
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,6 @@ from roarm_lab.tasks.mdp import actions as mdp_actions
 from roarm_lab.tasks.registry import TASKS, get_task
 from roarm_lab.training.policy import load_actor
 
-REPO = Path(__file__).resolve().parents[1]
 TASK = "RoArm-Reach"
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -260,21 +259,21 @@ def test_refuses_weights_in_external_data(package_file, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
-def _script_main(name: str):
-    """A script's main(argv), run in this process (no interpreter and import start-up: seconds per call)."""
-    return runpy.run_path(str(REPO / "scripts" / name))["main"]
+def _cli_main(name: str):
+    """A command's main(argv), run in this process (no interpreter and import start-up: seconds per call)."""
+    return importlib.import_module(f"roarm_lab.cli.{name}").main
 
 
 def test_export_cli_writes_and_verifies_a_package(run_dir, tmp_path, capsys):
     out = tmp_path / "cli" / "policy.onnx"
-    assert _script_main("export_onnx.py")(["--checkpoint", str(run_dir), "--out", str(out), "--verify"]) == 0
+    assert _cli_main("export_onnx")(["--checkpoint", str(run_dir), "--out", str(out), "--verify"]) == 0
     stdout = capsys.readouterr().out
     assert "model_12.pt" in stdout and "max_abs_diff random=" in stdout and ": ok" in stdout
     assert PolicyPackage.load(out).metadata["training"]["run"] == run_dir.name
 
 
 def test_export_cli_fails_clearly_without_a_checkpoint_or_task(tmp_path, capsys):
-    export = _script_main("export_onnx.py")
+    export = _cli_main("export_onnx")
     assert export(["--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "p.onnx")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert export(["--checkpoint", str(tmp_path), "--out", str(tmp_path / "p.onnx")]) == 2
@@ -283,7 +282,7 @@ def test_export_cli_fails_clearly_without_a_checkpoint_or_task(tmp_path, capsys)
 
 def test_play_exports_the_evaluated_checkpoint(run_dir, tmp_path, capsys):
     out = tmp_path / "played.onnx"
-    play = _script_main("play.py")
+    play = _cli_main("play")
     assert play(["--task", TASK, "--checkpoint", str(run_dir / "model_3.pt"), "--episodes", "2", "--threads", "1",
                  "--export", str(out)]) == 0
     assert f"policy package: {out}" in capsys.readouterr().out

@@ -1,4 +1,7 @@
-"""train.py and play.py end to end (a few PPO iterations on MuJoCo), the progress bar and the learning curves."""
+"""The train and play commands end to end (a few PPO iterations on MuJoCo), the progress bar and the learning curves.
+
+The commands run as child processes (``python -m roarm_lab.cli.train``: training sets torch's seed and threads);
+the bad-arguments test goes through scripts/train.py and scripts/play.py, the README's commands."""
 
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ import pytest
 import yaml
 
 from roarm_lab.isaaclab import launcher
-from roarm_lab.tasks.agents import WARM_STARTS
+from roarm_lab.tasks.registry import get_entry
 from roarm_lab.training.progress import progress_line
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+TRAIN, PLAY = ("-m", "roarm_lab.cli.train"), ("-m", "roarm_lab.cli.play")
 
 
 def _run(*args, timeout=600):
@@ -25,12 +29,13 @@ def _run(*args, timeout=600):
 @pytest.fixture(scope="module")
 def reach_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("logs")
-    result = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Reach", "--num_envs", "64", "--max_iterations", "3",
+    result = _run(*TRAIN, "--task", "RoArm-Reach", "--num_envs", "64", "--max_iterations", "3",
                   "--log_root", root)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result, next((root / "RoArm-Reach").iterdir())
 
 
+@pytest.mark.slow
 def test_train_writes_isaac_lab_style_logs(reach_run):
     result, run = reach_run
     assert "backend: mujoco (no CUDA GPU)" in result.stdout or "backend: mujoco" in result.stdout
@@ -44,47 +49,52 @@ def test_train_writes_isaac_lab_style_logs(reach_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert re.search(r"\[#+\] 3/3 it .* ETA 00:00", result.stdout)
     # Reach starts from the analytic-IK expert: every DAgger round is reported, then PPO takes over
-    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == WARM_STARTS["RoArm-Reach"].dagger.rounds
+    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == get_entry("RoArm-Reach").warm_start.rounds
     assert "PPO takes over" in result.stdout
 
 
+@pytest.mark.slow
 def test_play_evaluates_a_checkpoint_on_held_out_episodes(reach_run):
     _, run = reach_run
-    result = _run(REPO / "scripts" / "play.py", "--task", "RoArm-Reach", "--checkpoint", run / "model_2.pt",
+    result = _run(*PLAY, "--task", "RoArm-Reach", "--checkpoint", run / "model_2.pt",
                   "--episodes", "16")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert re.search(r"task=RoArm-Reach episodes=16 success_rate=[0-9.]+", result.stdout)
     assert re.search(r"final_tcp_error_m: median=[0-9.]+ mean=[0-9.]+ p90=[0-9.]+ max=[0-9.]+", result.stdout)
 
 
+@pytest.mark.slow
 def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
     _, run = reach_run
-    result = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Reach", "--num_envs", "32", "--max_iterations", "1",
+    result = _run(*TRAIN, "--task", "RoArm-Reach", "--num_envs", "32", "--max_iterations", "1",
                   "--resume", "--checkpoint", run / "model_2.pt", "--log_root", tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     resumed = next((tmp_path / "RoArm-Reach").iterdir())
     assert (resumed / "model_2.pt").exists()  # rsl-rl counts on from the loaded iteration (2), not from 0
 
 
+@pytest.mark.slow
 def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, tmp_path):
     # Lift's default: the DAgger clone of the reactive picker, no PPO iterations after it
-    lift = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--num_envs", "32", "--log_root", tmp_path)
+    lift = _run(*TRAIN, "--task", "RoArm-Lift", "--num_envs", "32", "--log_root", tmp_path)
     assert lift.returncode == 0, lift.stdout[-2000:] + lift.stderr[-2000:]
     assert "no PPO iterations follow" in lift.stdout and "trained 0 PPO iterations" in lift.stdout
-    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == WARM_STARTS["RoArm-Lift"].dagger.rounds
+    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == get_entry("RoArm-Lift").warm_start.rounds
     lift_ckpt = next((tmp_path / "RoArm-Lift").glob("*/model_0.pt"))
-    place = _run(REPO / "scripts" / "train.py", "--task", "RoArm-PickPlace", "--num_envs", "32",
+    place = _run(*TRAIN, "--task", "RoArm-PickPlace", "--num_envs", "32",
                  "--max_iterations", "1", "--init_from", lift_ckpt, "--log_root", tmp_path)
     assert place.returncode == 0, place.stdout[-2000:] + place.stderr[-2000:]
     assert "initialised from" in place.stdout
     assert list((tmp_path / "RoArm-PickPlace").glob("*/model_0.pt"))  # a fresh iteration count
     _, reach_dir = reach_run
-    wrong = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--num_envs", "32", "--max_iterations", "1",
+    wrong = _run(*TRAIN, "--task", "RoArm-Lift", "--num_envs", "32", "--max_iterations", "1",
                  "--init_from", reach_dir / "model_2.pt", "--log_root", tmp_path)
     assert wrong.returncode == 2 and "does not fit" in wrong.stderr
 
 
+@pytest.mark.slow
 def test_bad_arguments_fail_clearly(tmp_path):
+    # through scripts/play.py and scripts/train.py, the README's commands
     missing = _run(REPO / "scripts" / "play.py", "--task", "RoArm-Lift", "--checkpoint", tmp_path / "nope.pt")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     resume = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--resume", "--log_root", tmp_path)
@@ -107,7 +117,7 @@ def test_learning_curves_refuse_an_empty_directory(tmp_path):
 
 def test_isaac_lab_hand_off_command_carries_the_options(tmp_path):
     """--distributed (like --video and PhysX) goes to Isaac Lab's own launcher; --print_command shows the call."""
-    result = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Lift", "--backend", "isaaclab", "--distributed",
+    result = _run(*TRAIN, "--task", "RoArm-Lift", "--backend", "isaaclab", "--distributed",
                   "--num_envs", "4096", "--max_iterations", "7", "--device", "cuda:0", "--print_command",
                   "--log_root", tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -121,11 +131,29 @@ def test_isaac_lab_hand_off_command_carries_the_options(tmp_path):
     assert args[-1] == ("presets=physx" if launcher.isaac_sim_installed() else "presets=newton_mjwarp")
 
 
+@pytest.mark.slow
 def test_isaac_lab_only_options_are_refused_elsewhere(tmp_path):
-    video = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Reach", "--backend", "mujoco", "--video",
+    video = _run(*TRAIN, "--task", "RoArm-Reach", "--backend", "mujoco", "--video",
                  "--log_root", tmp_path)
     assert video.returncode == 2 and "Isaac Lab options" in video.stderr
     if not launcher.isaac_sim_installed():
-        physx = _run(REPO / "scripts" / "train.py", "--task", "RoArm-Reach", "--backend", "isaaclab", "--physics",
+        physx = _run(*TRAIN, "--task", "RoArm-Reach", "--backend", "isaaclab", "--physics",
                      "physx", "--log_root", tmp_path)
         assert physx.returncode == 2 and "needs Isaac Sim" in physx.stderr
+
+
+def test_run_directory_layout(tmp_path):
+    from datetime import datetime
+
+    from roarm_lab.deploy.checkpoint import resolve_checkpoint, task_of_run
+    from roarm_lab.training import run as runs
+
+    run = runs.new_run_dir(tmp_path, "RoArm-Lift", started=datetime(2026, 2, 3, 4, 5, 6))
+    assert run == tmp_path / "RoArm-Lift" / "2026-02-03_04-05-06" and (run / "params").is_dir()
+    runs.write_env_params(run, {"task": "RoArm-Lift", "num_envs": 8})
+    runs.write_agent_params(run, {"max_iterations": 3, "seed": 1})
+    assert (run / "params" / "env.yaml").read_text() == "task: RoArm-Lift\nnum_envs: 8\n"
+    assert yaml.safe_load((run / "params" / "agent.yaml").read_text()) == {"max_iterations": 3, "seed": 1}
+    for iteration in (2, 10):
+        runs.checkpoint_path(run, iteration).write_bytes(b"")
+    assert resolve_checkpoint(run) == run / "model_10.pt" and task_of_run(run / "model_10.pt") == "RoArm-Lift"

@@ -27,6 +27,7 @@ def test_reactive_picker_solves_the_task_from_home(task_id, min_success):
     assert env.succeeded.float().mean().item() >= min_success
 
 
+@pytest.mark.slow
 def test_reactive_picker_grasps_again_after_the_cube_is_dropped():
     cfg = eval_cfg("RoArm-Lift")
     cfg.episode_length_s = 8.0  # time for a second grasp

@@ -1,4 +1,5 @@
-"""scripts/record_sim_demos.py and the crash-safe LeRobot writer, against real MuJoCo and real LeRobot 0.6.
+"""The record_sim_demos command (:mod:`roarm_lab.cli.record_sim_demos`) and the crash-safe LeRobot writer, against
+real MuJoCo and real LeRobot 0.6.
 
 Facts checked independently of the recorder: the reset sampler's first states (same seed), the hardware-safe joint
 limits, the expert's two gripper commands, the task's episode length and place radius, and what is on disk
@@ -10,7 +11,6 @@ import contextlib
 import io
 import json
 import os
-import runpy
 import shutil
 import signal
 import subprocess
@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+from roarm_lab.cli import record_sim_demos
 from roarm_lab.description import HARDWARE_SAFE
 from roarm_lab.evaluation import eval_cfg
 from roarm_lab.lerobot_io.append_journal import JOURNAL
@@ -43,13 +44,13 @@ from roarm_lab.tasks.scene import CUBE_REST_Z
 from roarm_lab.tasks.scripted import CLOSED, OPEN
 from roarm_lab.tasks.timing import CONTROL_HZ
 
-REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "scripts" / "record_sim_demos.py"
-RECORD = runpy.run_path(str(SCRIPT))["main"]
+RECORD = record_sim_demos.main
+#: the command in a child process (the crash tests kill it)
+COMMAND = [sys.executable, "-m", "roarm_lab.cli.record_sim_demos"]
 PICK_PLACE, LIFT = "RoArm-PickPlace", "RoArm-Lift"
 REPO_ID = "local/test_demos"
 SEED = 3
-pytestmark = pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")
+pytestmark = [pytest.mark.lerobot, pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")]
 
 
 def child_env(tmp_path: Path, **extra) -> dict[str, str]:
@@ -154,6 +155,7 @@ def test_the_recorded_cube_is_carried_to_the_target(demos):
         np.testing.assert_allclose(scene[:, 3:6], scene[:1, 3:6].repeat(len(scene), 0))  # the target stays put
 
 
+@pytest.mark.slow
 def test_appending_adds_episodes_and_keeps_the_old_ones(demos, tmp_path):
     root = tmp_path / "pickplace"
     shutil.copytree(demos[0], root)
@@ -198,9 +200,10 @@ def wait_for_episodes(root: Path, count: int, process: subprocess.Popen, log: Pa
     raise AssertionError(f"no {count} episodes in {root} after {timeout_s} s: {log.read_text()[-3000:]}")
 
 
+@pytest.mark.slow
 def test_a_killed_recording_keeps_every_written_episode(tmp_path):
     root, log = tmp_path / "lift", tmp_path / "record.log"
-    cmd = [sys.executable, str(SCRIPT), "--task", LIFT, "--episodes", "3", "--num-envs", "1", "--root", str(root),
+    cmd = [*COMMAND, "--task", LIFT, "--episodes", "3", "--num-envs", "1", "--root", str(root),
            "--repo-id", REPO_ID, "--realtime"]  # 5 s episodes in wall-clock time
     with log.open("w") as out:
         process = subprocess.Popen(cmd, env=child_env(tmp_path), stdout=out, stderr=subprocess.STDOUT)
@@ -239,6 +242,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+@pytest.mark.slow
 def test_a_crash_inside_the_write_is_rolled_back(demos, tmp_path):
     root = tmp_path / "pickplace"
     shutil.copytree(demos[0], root)
@@ -296,12 +300,13 @@ def test_bad_frames_are_refused_before_anything_is_written(tmp_path):
     assert load(root).num_episodes == 1
 
 
+@pytest.mark.slow
 def test_a_camera_without_rendering_stops_before_recording(tmp_path):
     root = tmp_path / "cam"
     env = child_env(tmp_path, MUJOCO_GL="glfw")  # glfw needs a display
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    run = subprocess.run([sys.executable, str(SCRIPT), "--task", LIFT, "--episodes", "1", "--root", str(root),
+    run = subprocess.run([*COMMAND, "--task", LIFT, "--episodes", "1", "--root", str(root),
                           "--camera", "front"], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stderr
     assert "cannot render offscreen" in run.stderr and "MUJOCO_GL" in run.stderr
@@ -314,12 +319,13 @@ def offscreen_rendering_works(env: dict[str, str]) -> bool:
     return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, timeout=120).returncode == 0
 
 
+@pytest.mark.slow
 def test_camera_frames_are_recorded_as_video(tmp_path):
     env = child_env(tmp_path, MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"))
     if not offscreen_rendering_works(env):
         pytest.skip(f"MuJoCo cannot render offscreen here (MUJOCO_GL={env['MUJOCO_GL']})")
     root = tmp_path / "cam"
-    run = subprocess.run([sys.executable, str(SCRIPT), "--task", LIFT, "--episodes", "1", "--num-envs", "1",
+    run = subprocess.run([*COMMAND, "--task", LIFT, "--episodes", "1", "--num-envs", "1",
                           "--root", str(root), "--repo-id", REPO_ID, "--camera", "front", "--camera-size", "48",
                           "64"], env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -153,8 +153,8 @@ def test_the_scene_has_no_attachment_shortcut():
     assert env.model.neq == 0  # no weld / connect constraints: a grasp is friction between jaws and cube
 
 
-@pytest.mark.parametrize(("task_id", "place", "min_success"), [("RoArm-Lift", False, 0.8),
-                                                               ("RoArm-PickPlace", True, 0.7)])
+@pytest.mark.parametrize(("task_id", "place", "min_success"), [
+    ("RoArm-Lift", False, 0.8), pytest.param("RoArm-PickPlace", True, 0.7, marks=pytest.mark.slow)])
 def test_scripted_top_down_grasp_solves_the_task_by_contact(task_id, place, min_success):
     """A closed-form IK pick (no learning) reaches the task's own success condition under full randomization:
     the jaws really hold the cube, and success is reachable from the evaluation start state."""

@@ -1,4 +1,4 @@
-"""`lerobot-train` runs a tiny ACT on sim demos from scripts/record_sim_demos.py (joints + cube/target positions, no
+"""`lerobot-train` runs a tiny ACT on sim demos from record_sim_demos (joints + cube/target positions, no
 camera) on the CPU, and the checkpoint it writes loads back and acts on a dataset frame."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from emulated_arm import emulator
 
 from roarm_lab.lerobot_io.dataset_features import ACTION, ENVIRONMENT_STATE, STATE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REPO_ID = "local/test_lift_demos"
-pytestmark = pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")
+pytestmark = [pytest.mark.lerobot, pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")]
 
 #: a tiny ACT: no VAE, one encoder and decoder layer, 5-step chunks; no camera, so no vision backbone to download
 TINY_ACT = ["--policy.type=act", "--policy.device=cpu", "--policy.push_to_hub=false", "--policy.dim_model=32",
@@ -34,7 +34,7 @@ TINY_ACT = ["--policy.type=act", "--policy.device=cpu", "--policy.push_to_hub=fa
 @pytest.fixture(scope="module")
 def lift_demos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demos") / "lift"
-    record = runpy.run_path(str(REPO / "scripts" / "record_sim_demos.py"))["main"]
+    from roarm_lab.cli.record_sim_demos import main as record
     with contextlib.redirect_stdout(io.StringIO()):
         code = record(["--task", "RoArm-Lift", "--episodes", "2", "--num-envs", "2", "--root", str(root),
                        "--repo-id", REPO_ID])
@@ -163,12 +163,13 @@ def test_a_stale_arm_stops_the_lerobot_policy_and_holds(tiny_act, tmp_path, caps
 
 
 def test_the_trained_policy_is_evaluated_in_closed_loop_in_mujoco(tiny_act, capsys):
-    """scripts/eval_lerobot_policy.py runs the checkpoint on the held-out MuJoCo episodes play.py uses; the env
-    applies the policy's joint targets (the inverse of the action mapping round-trips them)."""
+    """eval_lerobot_policy (:mod:`roarm_lab.cli.eval_lerobot_policy`) runs the checkpoint on the held-out MuJoCo
+    episodes play.py uses; the env applies the policy's joint targets (the inverse of the action mapping
+    round-trips them)."""
     from roarm_lab.tasks.mdp.actions import actions_for_targets, joint_targets
 
     model, _ = tiny_act
-    evaluate = runpy.run_path(str(REPO / "scripts" / "eval_lerobot_policy.py"))["main"]
+    from roarm_lab.cli.eval_lerobot_policy import main as evaluate
     assert evaluate(["--task", "RoArm-Lift", "--policy", str(model), "--episodes", "2"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("task="))
     assert line.startswith("task=RoArm-Lift episodes=2 success_rate=")

@@ -1,0 +1,102 @@
+"""Evaluate a trained RoArm policy on held-out seeds (MuJoCo or Isaac Lab), optionally in the MuJoCo viewer.
+
+    python scripts/play.py --task RoArm-Reach --checkpoint logs/rsl_rl/RoArm-Reach/<run>/model_299.pt
+                           [--backend mujoco|isaaclab] [--episodes 1000] [--seed 0] [--viewer]
+                           [--export policy.onnx]
+
+Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--backend
+isaaclab`` evaluates in Isaac Lab kit-less (Newton physics; ``--device cuda:0`` on a GPU), on the same held-out
+episodes as MuJoCo for the same seed. ``--viewer`` (MuJoCo only) shows environment 0 in MuJoCo's passive viewer
+where a display exists. ``--export`` then writes the evaluated
+checkpoint as an ONNX policy package (``scripts/export_onnx.py``), its metadata holding the success rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from roarm_lab.tasks.registry import TASK_IDS
+
+
+def _viewer_hook():
+    if sys.platform != "darwin" and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        print("[roarm-lab] no display found: running without the viewer", file=sys.stderr)
+        return None, None
+    import time
+
+    import mujoco
+    import mujoco.viewer
+
+    state = {}
+
+    def on_step(env):
+        if "viewer" not in state:
+            state["model"] = env.env_model(0)
+            state["data"] = mujoco.MjData(state["model"])
+            state["viewer"] = mujoco.viewer.launch_passive(state["model"], state["data"])
+        mujoco.mj_setState(state["model"], state["data"], env.mj_state(0), mujoco.mjtState.mjSTATE_FULLPHYSICS)
+        mujoco.mj_forward(state["model"], state["data"])
+        state["viewer"].sync()
+        time.sleep(1 / 30)
+
+    return on_step, state
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", required=True, choices=sorted(TASK_IDS))
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--backend", default="mujoco", choices=("mujoco", "isaaclab"))
+    parser.add_argument("--device", default="cpu", help="Isaac Lab's simulation device")
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--viewer", action="store_true")
+    parser.add_argument("--export", metavar="PATH", help="write the checkpoint's ONNX policy package here")
+    args = parser.parse_args(argv)
+    if not Path(args.checkpoint).is_file():
+        print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
+        return 2
+    if args.episodes < 1:
+        print("error: --episodes must be >= 1", file=sys.stderr)
+        return 2
+    if args.viewer and args.backend != "mujoco":
+        print("error: --viewer shows the MuJoCo backend only", file=sys.stderr)
+        return 2
+    if args.device != "cpu" and args.backend != "isaaclab":
+        print("error: --device is for --backend isaaclab (MuJoCo runs on the CPU)", file=sys.stderr)
+        return 2
+
+    from roarm_lab.evaluation import evaluate
+    from roarm_lab.training.policy import load_actor, obs_policy
+
+    actor = load_actor(args.task, args.checkpoint)  # on the CPU (as the ONNX export wants it)
+    cpu_policy = obs_policy(actor)
+
+    def policy(obs):
+        return cpu_policy(obs.cpu())  # (Isaac Lab on a GPU: its step moves the actions back)
+    on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
+    episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
+    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads, on_step=on_step,
+                      backend=args.backend, device=args.device)
+    for line in result.lines():
+        print(line)
+    if viewer_state and "viewer" in viewer_state:
+        viewer_state["viewer"].close()
+    if args.export:
+        from roarm_lab.deploy.checkpoint import training_info
+        from roarm_lab.deploy.export import export_policy_package
+
+        evaluation = {"backend": args.backend, "episodes": result.episodes, "seed": args.seed,
+                      "success_rate": result.success_rate}
+        out = export_policy_package(actor, args.task, args.export, training=training_info(Path(args.checkpoint)),
+                                    evaluation=evaluation)
+        print(f"[roarm-lab] policy package: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
