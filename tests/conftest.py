@@ -35,17 +35,6 @@ def random_configs():
 
 
 @pytest.fixture(scope="module")
-def one_torch_thread():
-    """For modules of tiny batches: one torch thread is fastest and does not fight other work for the cores."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def scratch_hf_cache(tmp_path_factory):
     """Loading a LeRobot dataset makes `datasets` cache Arrow copies of it: keep them out of the user's cache."""
     import datasets.config

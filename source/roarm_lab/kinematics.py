@@ -2,10 +2,10 @@
 
 The chain is the robot description's (:mod:`roarm_lab.description.kinematic_chain`). Positions are in the
 ``world`` frame of the assets (the mounting surface, z up) unless a function says otherwise; the firmware's
-x, y, z (facts §2.7) are in mm with z measured from the shoulder-pitch axis: :func:`tcp_firmware_mm`.
+x, y, z (hardware §2.7) are in mm with z measured from the shoulder-pitch axis: :func:`tcp_firmware_mm`.
 
 Joint vectors hold the five arm joints (base, shoulder, elbow, wrist, roll); a trailing gripper entry, when
-present, is ignored (the TCP is fixed on link5, facts §3.3).
+present, is ignored (the TCP is fixed on link5, hardware §3.3).
 """
 
 from __future__ import annotations
@@ -121,14 +121,14 @@ def grasp_position_from_frames(frames):
 
 
 def tcp_firmware_mm(q):
-    """TCP in the firmware's frame (facts §2.7): mm, origin on the base axis at shoulder-pitch height."""
+    """TCP in the firmware's frame (hardware §2.7): mm, origin on the base axis at shoulder-pitch height."""
     p = tcp_position(q)
     offset = _const(np.array([0.0, 0.0, kc.SHOULDER_AXIS_HEIGHT]), p)
     return (p - offset) * 1000.0
 
 
 def tool_pitch(q):
-    """End-effector pitch as the firmware reports it in `tit` (facts §2.7): s + e + t - pi/2; 0 = horizontal,
+    """End-effector pitch as the firmware reports it in `tit` (hardware §2.7): s + e + t - pi/2; 0 = horizontal,
     + = pointing down. Shoulder, elbow and wrist axes are parallel, so this is exact for the model too."""
     q = _as_batch(q)
     return q[..., 1] + q[..., 2] + q[..., 3] - math.pi / 2
@@ -149,7 +149,7 @@ def position_jacobian(q):
 
 def _planar_constants():
     """The arm is planar after the base rotation: shoulder, elbow and wrist axes are parallel (all +y at base 0)
-    and every joint origin and the TCP lie in that plane (facts §3.3 numbers, checked in the tests). Read the
+    and every joint origin and the TCP lie in that plane (hardware §3.3 numbers, checked in the tests). Read the
     link vectors off the chain at q = 0, as (x, z) pairs in the base-0 plane."""
     frames = link_frames(np.zeros(N_ARM))
     shoulder, elbow, wrist, tcp = (frames[i, [0, 2], 3] for i in (1, 2, 3, 5))

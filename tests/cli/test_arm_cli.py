@@ -11,6 +11,8 @@ from roarm_lab.description.firmware_units import RAD_PER_STEP
 from roarm_lab.driver.motion import DEFAULT_TOLERANCE_RAD
 from roarm_lab.emulator import Emulator, EmulatorConfig, EmulatorHttpServer
 
+pytestmark = pytest.mark.pty
+
 FAST_MOVE = ("--speed", "3", "--accel", "30")
 
 
@@ -34,7 +36,7 @@ def test_status_prints_model_and_firmware_units(emu, capsys):
     elbow = next(line for line in out.splitlines() if line.startswith("elbow"))
     assert elbow.split()[1:5] == ["+1.5708", "+90.0", "+1.5708", "2048"]
     gripper = next(line for line in out.splitlines() if line.startswith("gripper"))
-    assert gripper.split()[1:4] == ["+0.0000", "+0.0", "+3.1416"]  # model closed = firmware pi (facts §2.8)
+    assert gripper.split()[1:4] == ["+0.0000", "+0.0", "+3.1416"]  # model closed = firmware pi (hardware §2.8)
     assert "TCP (firmware frame)" in out
 
 

@@ -27,7 +27,6 @@ from roarm_lab.tasks.registry import TASKS, get_task
 from roarm_lab.training.policy import load_actor
 
 TASK = "RoArm-Reach"
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

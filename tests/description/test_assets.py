@@ -112,7 +112,7 @@ def test_usd_articulation_joints_and_limits(stage):
 
 
 def test_usd_total_mass(stage):
-    # facts §3.6: RoArm-M3 Pro 1020.8 g
+    # hardware §3.6: RoArm-M3 Pro 1020.8 g
     masses = [UsdPhysics.MassAPI(p).GetMassAttr().Get() for p in stage.Traverse() if p.HasAPI(UsdPhysics.MassAPI)]
     assert len(masses) == 7
     assert sum(masses) == pytest.approx(1.02, abs=0.05)
@@ -185,7 +185,7 @@ def test_mjcf_holds_home_pose_under_gravity():
 
 
 def test_mjcf_servo_runs_at_its_no_load_speed():
-    # facts §3.6: no-load 0.222 s/60 deg = 4.71 rad/s. A saturated joint with gravity off must top out there.
+    # hardware §3.6: no-load 0.222 s/60 deg = 4.71 rad/s. A saturated joint with gravity off must top out there.
     model = mujoco.MjModel.from_xml_path(str(MJCF_PATH))
     model.opt.gravity[:] = 0
     data = mujoco.MjData(model)

@@ -13,7 +13,7 @@ from roarm_lab import kinematics as K
 from roarm_lab.assets.paths import MJCF_PATH
 from roarm_lab.description import HARDWARE_SAFE
 
-# facts §3.2 / §3.4: firmware home (0, 0, pi/2, 0, 0) -> TCP (346.16, 0, 223.13) mm, z from the shoulder axis.
+# hardware §3.2 / §3.4: firmware home (0, 0, pi/2, 0, 0) -> TCP (346.16, 0, 223.13) mm, z from the shoulder axis.
 FIRMWARE_HOME_Q = np.array([0.0, 0.0, math.pi / 2, 0.0, 0.0])
 FIRMWARE_HOME_TCP_MM = np.array([346.16, 0.0, 223.13])
 
@@ -24,7 +24,7 @@ def test_home_pose_matches_firmware_tcp_within_3mm():
 
 
 def test_home_pose_tool_is_horizontal():
-    # facts §2.7: tit = s + e + t - pi/2 = 0 at home, i.e. the gripper points straight ahead (+x).
+    # hardware §2.7: tit = s + e + t - pi/2 = 0 at home, i.e. the gripper points straight ahead (+x).
     frames = K.link_frames(FIRMWARE_HOME_Q)
     approach = frames[4, :3, 2]  # link5 z: the roll axis, along the gripper
     np.testing.assert_allclose(approach, [1.0, 0.0, 0.0], atol=1e-9)
@@ -36,7 +36,7 @@ def test_home_pose_tool_is_horizontal():
     ids=["base+ -> +y", "shoulder+ -> forward", "shoulder+ -> down", "elbow+ -> down", "wrist+ -> down"],
 )
 def test_joint_signs_follow_firmware_convention(joint, axis, sign):
-    # facts §3.1: base + turns left (+y); shoulder + moves the TCP forward/down; elbow + and wrist + move it down.
+    # hardware §3.1: base + turns left (+y); shoulder + moves the TCP forward/down; elbow + and wrist + move it down.
     q = FIRMWARE_HOME_Q.copy()
     q_plus = q.copy()
     q_plus[joint] += 0.05
@@ -45,7 +45,7 @@ def test_joint_signs_follow_firmware_convention(joint, axis, sign):
 
 
 def test_tool_pitch_is_the_approach_elevation(random_configs):
-    # facts §2.7: tit is the end-effector pitch, + = pointing down. Check it against the geometry of link5's z.
+    # hardware §2.7: tit is the end-effector pitch, + = pointing down. Check it against the geometry of link5's z.
     frames = K.link_frames(random_configs)
     approach = frames[:, 4, :3, 2]
     horizontal = np.hypot(approach[:, 0], approach[:, 1])
@@ -113,7 +113,7 @@ def test_ik_torch_round_trip(random_configs):
 
 
 def test_ik_reports_unreachable_targets():
-    far = np.array([[0.0, 0.0, 2.0], [1.0, 0.0, 0.2]])  # beyond the ~0.55 m reach (facts §3.4)
+    far = np.array([[0.0, 0.0, 2.0], [1.0, 0.0, 0.2]])  # beyond the ~0.55 m reach (hardware §3.4)
     res = K.inverse_kinematics(far)
     assert not res.converged.any()
     assert np.all(res.position_error > 0.4)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from roarm_lab.driver import BootNotice, Feedback, JsonMessage, MessageReader
 
-KEYS = "T, x, y, z, tit, b, s, e, t, r, g, tB, tS, tE, tT, tR, tG".split(", ")  # facts §2.7
+KEYS = "T, x, y, z, tit, b, s, e, t, r, g, tB, tS, tE, tT, tR, tG".split(", ")  # hardware §2.7
 
 
 def frame(base: float = 0.0, eol: bytes = b"\r\n") -> bytes:
@@ -18,7 +18,7 @@ def frame(base: float = 0.0, eol: bytes = b"\r\n") -> bytes:
     return json.dumps(dict(zip(KEYS, values, strict=True)), separators=(",", ":")).encode() + eol
 
 
-# facts §1.3, in order: ROM banner, servo check, server, MAC, boot-mission dump, then the stream
+# hardware §1.3, in order: ROM banner, servo check, server, MAC, boot-mission dump, then the stream
 BOOT = (b"ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
         b"entry 0x400805e4\r\nAll bus servos status checked.\r\nServer Starts.\r\nCC:DB:A7:5B:E4:1C\r\n"
         b"---=== File Content ===---\r\nreading file: [boot] starts:\r\n\r\n"
@@ -53,7 +53,7 @@ def test_crlf_lf_and_partial_lines_across_reads():
 
 def test_torn_and_merged_frames():
     a, b = frame(0.1), frame(0.2)
-    # facts §1.1: two half-frames without a `}\r\n{` boundary
+    # hardware §1.1: two half-frames without a `}\r\n{` boundary
     out = MessageReader().feed(a[:80] + b)
     assert kinds(out) == ["Feedback"] and out[0].firmware_rad[0] == 0.2
     two = MessageReader().feed(a.rstrip() + b)  # two whole frames on one line
@@ -64,7 +64,7 @@ def test_torn_and_merged_frames():
     assert reader.feed(a[:cut + 1] + b[1:]) == [] and reader.stats.bad_json >= 1
     # a frame cut by a reset, then the banner
     assert kinds(MessageReader().feed(a[:40] + BOOT)) == ["BootNotice"] * 3 + ["JsonMessage"]
-    # T:405 prints JSON without a newline (facts §1.1): the next line is still read
+    # T:405 prints JSON without a newline (hardware §1.1): the next line is still read
     assert kinds(MessageReader().feed(b'{"ip":"192.168.4.1","rssi":-40}' + b)) == ["Feedback"]
 
 

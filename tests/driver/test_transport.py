@@ -25,6 +25,8 @@ from roarm_lab.driver import (
 )
 from roarm_lab.emulator import Emulator, EmulatorConfig, EmulatorHttpServer, Faults
 
+pytestmark = pytest.mark.pty
+
 
 @pytest.fixture
 def emu():
@@ -36,9 +38,9 @@ def emu():
 def test_open_waits_out_the_boot_and_disables_the_stream(emu):
     with SerialTransport(emu.port, **FAST) as arm:
         snap = emu.snapshot()
-        assert arm.resets_seen == 1  # opening the port rebooted the arm (facts §1.2) and the banner was seen
+        assert arm.resets_seen == 1  # opening the port rebooted the arm (hardware §1.2) and the banner was seen
         assert snap.boot_count == 2 and not snap.booting
-        assert snap.info_print == 0 and {"T": 605, "cmd": 0} in snap.executed  # facts §7 item 1
+        assert snap.info_print == 0 and {"T": 605, "cmd": 0} in snap.executed  # hardware §7 item 1
         assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
         for _ in range(5):
             assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
@@ -49,7 +51,7 @@ def test_open_waits_out_the_boot_and_disables_the_stream(emu):
 
 
 def test_a_move_takes_as_long_as_the_servo_speed_allows_and_no_less(emu):
-    spd = 1000  # steps/s (facts §2): 1.534 rad/s
+    spd = 1000  # steps/s (hardware §2): 1.534 rad/s
     speed = spd * RAD_PER_STEP
     goal = (0.6, 0.0, math.pi / 2, 0.0, 0.0, 0.0)
     with SerialTransport(emu.port, **FAST) as arm:
@@ -197,9 +199,9 @@ def test_http_transport_against_the_emulated_web_server():
     try:
         with EmulatorHttpServer(e) as server:
             with HttpTransport(server.address, timeout_s=2.0) as arm:
-                assert e.snapshot().info_print == 0  # stream off: it slows the web handling (facts §1.1)
+                assert e.snapshot().info_print == 0  # stream off: it slows the web handling (hardware §1.1)
                 assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
-                assert arm.request(SetTorque(True)) is None  # facts §1.4: null with InfoPrint != 2
+                assert arm.request(SetTorque(True)) is None  # hardware §1.4: null with InfoPrint != 2
                 arm.send(MoveJoints((0.3, 0.0, 1.5708, 0.0, 0.0, 0.5), spd=0, acc=0))
                 time.sleep(0.2)
                 assert arm.feedback().q_model == pytest.approx((0.3, 0.0, 1.5708, 0.0, 0.0, 0.5), abs=RAD_PER_STEP)

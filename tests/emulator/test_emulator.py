@@ -16,6 +16,8 @@ from roarm_lab.driver import BootNotice, Feedback, JsonMessage, MessageReader, S
 from roarm_lab.emulator import ArmVariation, EmulatorConfig, Faults, FirmwareCore
 from roarm_lab.kinematics import tcp_firmware_mm
 
+pytestmark = pytest.mark.pty
+
 BOOT_S = 1.0
 
 
@@ -52,7 +54,7 @@ def test_boot_prints_the_facts_sequence_then_streams():
         messages += reader.feed(b"".join(core.output))
         core.output.clear()
     text = list(reader.recent_text)
-    # facts §1.3: ROM banner, servo check, "Server Starts.", MAC, mission dump, then the T:1051 stream
+    # hardware §1.3: ROM banner, servo check, "Server Starts.", MAC, mission dump, then the T:1051 stream
     assert text[0].startswith("ets Jun") and any("POWERON_RESET" in t for t in text)
     order = ["All bus servos status checked.", "Server Starts.", "---=== File Content ===---",
              "^^^ ^^^ ^^^ reading file: boot.mission ends. ^^^ ^^^ ^^^"]
@@ -60,7 +62,7 @@ def test_boot_prints_the_facts_sequence_then_streams():
     first_feedback = next(i for i, m in enumerate(messages) if isinstance(m, Feedback))
     assert all(not isinstance(m, Feedback) for m in messages[:first_feedback])
     assert isinstance(messages[0], BootNotice) and isinstance(messages[first_feedback - 1], JsonMessage)
-    assert core.info_print == 2  # facts §1.1: InfoPrint = 2 after every reset
+    assert core.info_print == 2  # hardware §1.1: InfoPrint = 2 after every reset
     assert messages[-1].q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
 
 
@@ -70,14 +72,14 @@ def test_reset_restores_the_stream_and_the_boot_settings():
     send(core, 2.0, T=107, tor=900)
     assert core.info_print == 0 and core.joint_torque_limits[5] == 900
     out = send(core, 2.1, T=600)  # reboot: the emulator runs it; the host layer refuses it without opt-in
-    assert core.booting and core.info_print == 2 and core.joint_torque_limits[5] == 300  # facts §2.2 T:107
+    assert core.booting and core.info_print == 2 and core.joint_torque_limits[5] == 300  # hardware §2.2 T:107
     assert any("SW_CPU_RESET" in m.text for m in out if isinstance(m, BootNotice))
 
 
 def test_move_takes_the_time_the_servo_speed_and_acceleration_allow():
     core, _ = booted()
     start = read(core, 2.0).steps[0]
-    # base +1000 steps at spd 1000 steps/s, acc 0 = no ramp (facts §2): exactly 1 s
+    # base +1000 steps at spd 1000 steps/s, acc 0 = no ramp (hardware §2): exactly 1 s
     goal = (start - 1000) * RAD_PER_STEP  # base: rad = pi - steps * 2pi/4096 -> fewer steps = larger angle
     goal_rad = math.pi - goal
     send(core, 2.0, T=101, joint=1, rad=goal_rad, spd=1000, acc=0)
@@ -96,7 +98,7 @@ def test_speed_zero_is_the_servo_maximum_and_variation_scales_it():
         core, _ = booted(variation=ArmVariation(speed_scale=scale))
         send(core, 2.0, T=101, joint=2, rad=1.0, spd=0, acc=0)
         moved = abs(read(core, 2.1).firmware_rad[1])
-        # facts §3.6: no-load 0.222 s / 60 deg = 4.72 rad/s
+        # hardware §3.6: no-load 0.222 s / 60 deg = 4.72 rad/s
         assert moved == pytest.approx(0.1 * 4.717 * scale, abs=2 * RAD_PER_STEP)
 
 
@@ -107,11 +109,11 @@ def test_positions_are_quantized_to_4096_steps_and_clamped_like_the_firmware():
     steps = (np.array(fb.firmware_rad) - np.array([math.pi, -math.pi, -math.pi / 2, -math.pi, math.pi, 0.0]))
     assert np.allclose(steps / RAD_PER_STEP, np.round(steps / RAD_PER_STEP), atol=1e-5)  # whole steps
     assert fb.firmware_rad[0] == pytest.approx(0.1234, abs=RAD_PER_STEP / 2)
-    assert fb.firmware_rad[2] == pytest.approx(3.140, abs=RAD_PER_STEP)  # elbow clamp (facts §3.1)
+    assert fb.firmware_rad[2] == pytest.approx(3.140, abs=RAD_PER_STEP)  # elbow clamp (hardware §3.1)
     assert fb.steps[5] == 700 and fb.firmware_rad[5] == pytest.approx(1.074, abs=1e-3)  # gripper clamp (§2.2)
     send(core, 3.0, T=102, base=0.2)  # missing fields read as 0 (ArduinoJson), as the real firmware does
     assert read(core, 4.0).firmware_rad[1:3] == pytest.approx((0.0, 0.0), abs=RAD_PER_STEP)
-    assert core.shared_spd == 0 and core.shared_acc == 0  # T:102 resets the shared arrays (facts §2.2)
+    assert core.shared_spd == 0 and core.shared_acc == 0  # T:102 resets the shared arrays (hardware §2.2)
 
 
 def test_bad_lines_are_dropped_silently_and_infoprint_1_echoes():
@@ -121,7 +123,7 @@ def test_bad_lines_are_dropped_silently_and_infoprint_1_echoes():
     assert not core.output and core.stats["dropped"] == 5 and core.stats["ignored"] == 1
     send(core, 2.0, T=605, cmd=1)
     core.receive_line(b'{"T":210,"cmd":1}', 2.0)
-    assert b'{"T":210,"cmd":1}\r\n' in core.output  # facts §1.1: InfoPrint 1 echoes each received line
+    assert b'{"T":210,"cmd":1}\r\n' in core.output  # hardware §1.1: InfoPrint 1 echoes each received line
 
 
 def test_torque_off_and_emergency_stop():
@@ -132,7 +134,7 @@ def test_torque_off_and_emergency_stop():
     assert fb.q_model[0] == pytest.approx(0.0, abs=RAD_PER_STEP) and fb.loads[2:] == (0.0,) * 4
     send(core, 3.0, T=210, cmd=1)
     assert all(s.torque_on for s in core.servos)
-    send(core, 4.0, T=0)  # facts §2.1: torque off for 10 s, blocking, then back on
+    send(core, 4.0, T=0)  # hardware §2.1: torque off for 10 s, blocking, then back on
     assert core.busy() and not any(s.torque_on for s in core.servos) and core.estop_flag
     core.advance(13.9)
     assert core.busy()
@@ -142,10 +144,10 @@ def test_torque_off_and_emergency_stop():
 
 def test_dead_bus_reports_the_signature():
     core, reader = booted(faults=Faults(dead_bus=True))
-    assert "Bus servos status check: failed." in reader.recent_text  # facts §1.3
+    assert "Bus servos status check: failed." in reader.recent_text  # hardware §1.3
     fb = read(core, 2.0)
     assert fb.is_dead_bus and fb.loads == (0.0,) * 6
-    assert [round(math.degrees(q)) for q in fb.q_model] == [180, -180, -90, -180, 180, 180]  # facts §2.7
+    assert [round(math.degrees(q)) for q in fb.q_model] == [180, -180, -90, -180, 180, 180]  # hardware §2.7
     send(core, 2.0, T=102, base=0.5, shoulder=0, elbow=1.57, wrist=0, roll=0, hand=3.14)
     assert read(core, 3.0).is_dead_bus
 
@@ -167,7 +169,7 @@ def test_settle_offset_stands_in_for_a_real_arm_error():
 def test_feedback_geometry_and_gravity_loads():
     core, _ = booted()
     fb = read(core, 2.0)
-    # facts §3.3 [CALC]: TCP at (343.7, 0, 343.7) mm in world at home, shoulder axis 122.06 mm up -> z 221.7
+    # hardware §3.3 [CALC]: TCP at (343.7, 0, 343.7) mm in world at home, shoulder axis 122.06 mm up -> z 221.7
     assert fb.tcp_mm == pytest.approx((343.7, 0.0, 221.6), abs=0.2)
     assert fb.tool_pitch == pytest.approx(0.0, abs=2 * RAD_PER_STEP)  # tit = s + e + t - pi/2
     # reaching out horizontally needs more holding torque than hanging the forearm down
@@ -201,7 +203,7 @@ def test_http_replies_follow_the_firmware():
     core, _ = booted()
     body = json.loads(core.http_request('{"T":105}', 2.0))
     assert body["T"] == 1051 and list(body)[:5] == ["T", "x", "y", "z", "tit"]
-    # facts §1.4: a motion command leaves the last loop's feedback in jsonInfoHttp with InfoPrint 2, else null
+    # hardware §1.4: a motion command leaves the last loop's feedback in jsonInfoHttp with InfoPrint 2, else null
     assert json.loads(core.http_request('{"T":210,"cmd":1}', 2.0))["T"] == 1051
     core.http_request('{"T":605,"cmd":0}', 2.0)
     assert core.http_request('{"T":210,"cmd":1}', 2.0) == "null"

@@ -29,7 +29,8 @@ REACHED_RAD = 0.01
 POSE_A = (0.4, 0.3, 1.3, 0.2, 0.1, 0.6)
 POSE_B = (-0.3, 0.1, 1.6, -0.3, -0.2, 0.9)
 
-pytestmark = pytest.mark.skipif(shutil.which("lerobot-teleoperate") is None, reason="lerobot CLIs not installed")
+pytestmark = [pytest.mark.pty, pytest.mark.lerobot, pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("lerobot-teleoperate") is None, reason="lerobot CLIs not installed")]
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_record_writes_a_v3_dataset_that_loads_back(recorded):
                                                                             first["dataset_to_index"])])
     actions = np.stack([ds[i]["action"].numpy() for i in range(first["dataset_from_index"],
                                                                first["dataset_to_index"])])
-    # the follower started at the firmware's init pose (facts §3.2); the leader's actions passed where the hand
+    # the follower started at the firmware's init pose (hardware §3.2); the leader's actions passed where the hand
     # held it first and ended where the hand moved it, and the follower got there within the episode
     assert np.max(np.abs(states[0] - HOME_POSE)) < REACHED_RAD
     assert np.min(np.max(np.abs(actions - POSE_A), axis=1)) < REACHED_RAD

@@ -24,6 +24,8 @@ from roarm_lab.description.firmware_units import RAD_PER_STEP  # noqa: E402
 from roarm_lab.driver.session import ArmLinkSettings, ArmSession  # noqa: E402
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features  # noqa: E402
 
+pytestmark = [pytest.mark.pty, pytest.mark.lerobot]
+
 TARGET = (0.3, 0.2, 1.4, 0.1, -0.1, 0.7)
 
 
@@ -98,7 +100,7 @@ def test_follower_moves_the_arm_and_reports_it(tmp_path, feedback):
         robot.connect()
         try:
             obs = robot.get_observation()
-            assert [obs[k] for k in JOINT_POS_KEYS] == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)  # facts §3.2
+            assert [obs[k] for k in JOINT_POS_KEYS] == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)  # hardware §3.2
             sent = drive(robot, TARGET)
             assert [sent[k] for k in JOINT_POS_KEYS] == pytest.approx(TARGET)
             assert wait_until(lambda: near(emu, TARGET))
@@ -126,7 +128,7 @@ def test_follower_caps_and_clamps_actions(tmp_path):
         robot.connect()
         try:
             beyond = np.array(HOME_POSE)
-            beyond[0] = HARDWARE_SAFE.upper[0] + 0.5  # base past its hardware-safe limit (facts §3.5)
+            beyond[0] = HARDWARE_SAFE.upper[0] + 0.5  # base past its hardware-safe limit (hardware §3.5)
             sent = drive(robot, beyond, steps=45)
             assert sent["base.pos"] == pytest.approx(HARDWARE_SAFE.upper[0] - 0.02)
             assert wait_until(lambda: near(emu, [sent[k] for k in JOINT_POS_KEYS], 0.01))
@@ -169,7 +171,7 @@ def test_leader_is_limp_and_reads_where_the_hand_moves_it(tmp_path):
         leader = make_teleoperator_from_config(leader_config(emu.port, tmp_path))
         leader.connect()
         try:
-            assert not any(emu.snapshot().torque_on)  # T:210 cmd 0 (facts §2.2, §9)
+            assert not any(emu.snapshot().torque_on)  # T:210 cmd 0 (hardware §2.2, §5.2)
             emu.config.hand_pose = TARGET
             assert wait_until(lambda: near(emu, TARGET))
             # the newest stream frame shows it a frame or two later
@@ -184,7 +186,7 @@ def test_leader_is_limp_and_reads_where_the_hand_moves_it(tmp_path):
 def test_calibration_stores_offsets_and_applies_them(tmp_path, monkeypatch):
     offsets = np.array([0.05, -0.08, 0.1, 0.0, 0.12, 0.06])
     # The second connection below must find the arm where it was calibrated: opening the port would otherwise
-    # reboot it and re-home it (facts §1.2), or not, depending on whether the pty noticed the reopen in time.
+    # reboot it and re-home it (hardware §1.2), or not, depending on whether the pty noticed the reopen in time.
     with emulator(reset_on_open=False) as emu:
         robot = make_robot_from_config(follower_config(emu.port, tmp_path))
         robot.connect()

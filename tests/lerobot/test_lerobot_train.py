@@ -8,7 +8,6 @@ import importlib.util
 import io
 import math
 import os
-import runpy
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,7 +21,7 @@ from roarm_lab.lerobot_io.dataset_features import ACTION, ENVIRONMENT_STATE, STA
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_ID = "local/test_lift_demos"
-pytestmark = [pytest.mark.lerobot, pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread", "scratch_hf_cache")]
+pytestmark = [pytest.mark.lerobot, pytest.mark.slow, pytest.mark.usefixtures("scratch_hf_cache")]
 
 #: a tiny ACT: no VAE, one encoder and decoder layer, 5-step chunks; no camera, so no vision backbone to download
 TINY_ACT = ["--policy.type=act", "--policy.device=cpu", "--policy.push_to_hub=false", "--policy.dim_model=32",
@@ -94,6 +93,7 @@ def run_lerobot(model: Path, emu, log: Path, *extra: str) -> int:
                  "--boot-timeout", "5", "--start-speed", "4", "--no-plot", "--task", "RoArm-Lift", *extra])
 
 
+@pytest.mark.pty
 def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, tmp_path, capsys):
     """scripts/run_lerobot_policy.py: the ACT checkpoint drives the emulated arm through the runner; each step's
     target is the policy's action for the joints that step measured, and what went out is that target after the
@@ -137,6 +137,7 @@ def test_the_trained_policy_runs_on_the_emulated_arm(tiny_act, tmp_path, capsys)
     np.testing.assert_allclose(last, commands[-1], atol=2e-3)
 
 
+@pytest.mark.pty
 def test_a_stale_arm_stops_the_lerobot_policy_and_holds(tiny_act, tmp_path, capsys):
     """The same watchdog and hold as an ONNX package (test_play_real): feedback stops mid-run, the run stops with
     StaleFeedbackError long before --duration, and the arm is told to hold its last measured pose."""

@@ -38,7 +38,7 @@ from roarm_lab.training.policy import runner_cfg
 REPO = Path(__file__).resolve().parents[2]
 TASK = "RoArm-Reach"
 PERIOD_S = 1 / 30
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.pty
 MARGIN, MAX_STEP, MAX_LEAD, Z_MIN = 0.02, 0.1, 0.3, 0.03  # the safety defaults
 
 

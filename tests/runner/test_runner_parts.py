@@ -24,7 +24,7 @@ from roarm_lab.runner.watchdog import FeedbackWatchdog
 from roarm_lab.tasks.reach import ReachCfg
 
 HOME = np.array(HOME_POSE[:5] + (0.75,))  # firmware home, gripper half open: the policies' start pose
-#: facts §3.3: at (0, 0, pi/2, 0, 0) the TCP is at (343.7, 0, 343.7) mm in `world`.
+#: hardware §3.3: at (0, 0, pi/2, 0, 0) the TCP is at (343.7, 0, 343.7) mm in `world`.
 HOME_TCP = (0.3437, 0.0, 0.3437)
 
 def test_watchdog_fires_after_its_limit():

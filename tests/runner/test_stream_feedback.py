@@ -34,6 +34,8 @@ from roarm_lab.driver.session import HOLD_SPD
 from roarm_lab.emulator import Emulator, EmulatorConfig, Faults
 from roarm_lab.runner.run_log import read_steps
 
+pytestmark = pytest.mark.pty
+
 REPO = Path(__file__).resolve().parents[2]
 TASK = "RoArm-Reach"
 PERIOD_S = 1 / 30
@@ -98,7 +100,7 @@ def test_the_stream_fills_the_wire_and_no_more_and_replies_go_between_its_lines(
         t0, bytes0, frames0 = time.monotonic(), stats.bytes, stats.feedback
         time.sleep(1.0)
         elapsed, n_bytes, frames = time.monotonic() - t0, stats.bytes - bytes0, stats.feedback - frames0
-        # facts §1.1: the firmware loops at ~100 Hz (stream_hz) but println waits for the 115200-baud wire
+        # hardware §1.1: the firmware loops at ~100 Hz (stream_hz) but println waits for the 115200-baud wire
         assert 215 <= n_bytes / frames <= 240
         assert 0.9 * 11520 <= n_bytes / elapsed <= 1.02 * 11520
         assert 45 <= frames / elapsed <= 54
@@ -112,7 +114,7 @@ def test_the_stream_fills_the_wire_and_no_more_and_replies_go_between_its_lines(
 # ---------------------------------------------------------------------------------------------------- transport
 def test_latest_frame_keeps_up_with_an_idle_host_and_a_stopped_stream_is_a_typed_stale_error(emu):
     with StreamingSerialTransport(emu.port, **FAST) as arm:
-        time.sleep(1.0)  # nobody asks: the reader thread still drains the port (facts §1.1: stale FIFO data)
+        time.sleep(1.0)  # nobody asks: the reader thread still drains the port (hardware §1.1: stale FIFO data)
         frame = arm.latest_feedback(0.06)
         assert arm._ser.in_waiting < 250 and frame.seq >= 45
         assert arm.next_feedback(frame.seq, 0.1).seq > frame.seq

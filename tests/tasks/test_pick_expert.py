@@ -14,7 +14,6 @@ from roarm_lab.tasks.mdp.actions import actions_for_targets
 from roarm_lab.tasks.pick_expert import ReactivePicker
 from roarm_lab.tasks.scripted import OPEN
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N = 32
 
 

@@ -15,7 +15,6 @@ from roarm_lab.tasks.registry import get_entry
 from roarm_lab.training.dagger import DaggerCfg, clone_expert, expert_share, warm_up_critic
 from roarm_lab.training.policy import obs_policy, runner_cfg
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TASK = "RoArm-Reach"
 
 

@@ -1,5 +1,5 @@
 """URDF writer. Joint names are the model's (base ... gripper); effort and velocity come from the servo model,
-which the roarm_ws URDF leaves at 0 (facts §3.3)."""
+which the roarm_ws URDF leaves at 0 (hardware §3.3)."""
 
 from __future__ import annotations
 

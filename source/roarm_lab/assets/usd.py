@@ -7,7 +7,7 @@ Layout (also produced by :mod:`roarm_lab.assets.vendor_import`, which swaps in v
         /<link>                       Xform, RigidBodyAPI, MassAPI; authored at its pose for all joints = 0
             /visuals/<shape>          Cube / Cylinder / Sphere (or Mesh)
             /collisions/<shape>       CollisionAPI primitives, purpose = guide
-        /link5/tcp                    Xform at the TCP (facts §3.3 hand_tcp)
+        /link5/tcp                    Xform at the TCP (hardware §3.3 hand_tcp)
         /joints/root_joint            FixedJoint world -> base_link
         /joints/<joint>               RevoluteJoint, axis Z, limits (deg), angular DriveAPI
 

@@ -6,7 +6,7 @@
 
 Joint values are in the model frame (JOINT_NAMES order: base shoulder elbow wrist roll [gripper]; gripper 0 =
 closed, 1.5 = open). Targets outside HARDWARE_SAFE are refused (or clamped with --clamp). Opening the USB port
-can reboot the arm, which then re-homes and moves (facts §1.2): keep clear of it.
+can reboot the arm, which then re-homes and moves (hardware §1.2): keep clear of it.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def format_status(fb: Feedback) -> str:
         rows.append(f"{name:<9}{q:>+11.4f}{math.degrees(q):>+11.1f}{fw:>+10.4f}{step:>6d}{load:>+7.0f}")
     x, y, z = fb.tcp_mm
     rows.append(f"TCP (firmware frame) x {x:.1f}  y {y:.1f}  z {z:.1f} mm   tit {fb.tool_pitch:+.4f} rad")
-    rows.append("loads: permille of servo output; shoulder = load(12) - stale load(13) (facts §2.7)")
+    rows.append("loads: permille of servo output; shoulder = load(12) - stale load(13) (hardware §2.7)")
     if fb.is_dead_bus:
-        rows.append("WARNING: every joint reads servo step 0 - the servo bus is not answering (facts §2.7)")
+        rows.append("WARNING: every joint reads servo step 0 - the servo bus is not answering (hardware §2.7)")
     half_step = RAD_PER_STEP / 2  # a reading at a limit may be rounded past it
     violations = [n for n, q, lo, hi in zip(JOINT_NAMES, fb.q_model, HARDWARE_SAFE.lower, HARDWARE_SAFE.upper,
                                                strict=True) if not lo - half_step <= q <= hi + half_step]
@@ -89,7 +89,7 @@ def run_command(arm: ArmSession, args: argparse.Namespace) -> None:
     if args.command == "status":
         print(format_status(arm.fresh().feedback))
     elif args.command == "home":
-        # A T:102 to the firmware's init pose, not T:100: T:100 rewrites a servo offset in EEPROM (facts §7 item 7).
+        # A T:102 to the firmware's init pose, not T:100: T:100 rewrites a servo offset in EEPROM (hardware §7 item 7).
         print(format_status(move_and_wait(arm, HOME_POSE, args.speed, args.accel)))
     elif args.command == "move":
         goal = target_pose(args, arm.fresh().feedback.q_model)
@@ -101,7 +101,7 @@ def run_command(arm: ArmSession, args: argparse.Namespace) -> None:
         print(format_status(move_gripper(arm, args.opening, args.speed, args.accel)))
     elif args.command == "torque":
         if args.state == "off":
-            print("torque off: the arm falls if nothing holds it (facts §2.1)", file=sys.stderr)
+            print("torque off: the arm falls if nothing holds it (hardware §2.1)", file=sys.stderr)
             arm.send(SetTorque(False))
         else:
             # The facts do not say whether a servo returns to an old goal when torque comes back: make the current
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     link = p.add_mutually_exclusive_group(required=True)
     link.add_argument("--port", help="serial device or pyserial URL (socket://host:port, rfc2217://...)")
-    link.add_argument("--http", metavar="HOST", help="the arm's IP or host[:port] (GET /js?json=, facts §1.4)")
+    link.add_argument("--http", metavar="HOST", help="the arm's IP or host[:port] (GET /js?json=, hardware §1.4)")
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD)
     p.add_argument("--boot-timeout", type=float, default=DEFAULT_BOOT_TIMEOUT_S, help="seconds to wait for a boot")
     p.add_argument("--settle", type=float, default=0.5, help="seconds without boot output before the arm counts as up")
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.port:
-            print("opening the serial port; a USB connection may reboot the arm and make it re-home (facts §1.2)",
+            print("opening the serial port; a USB connection may reboot the arm and make it re-home (hardware §1.2)",
                   file=sys.stderr)
         settings = ArmLinkSettings(port=args.port, http=args.http, baud=args.baud, boot_timeout_s=args.boot_timeout,
                                    settle_s=args.settle, feedback=args.feedback if args.port else REQUEST)

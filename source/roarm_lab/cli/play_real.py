@@ -24,7 +24,7 @@ request turns the stream off and sends a T:105 with each T:102 (one ~22 ms round
 The log directory (--log, default logs/real/<time>/) gets steps.jsonl (per step: time, feedback age and number,
 measured joints, estimated velocities, observation, raw action, policy target, command after safety, clamps, round
 trip), summary.json and joints.png (commanded vs measured). Over HTTP each step is two requests; users measure
-~3 Hz over Wi-Fi (facts §1.5), so expect the watchdog to stop the run: use USB serial.
+~3 Hz over Wi-Fi (hardware §1.5), so expect the watchdog to stop the run: use USB serial.
 
 --record DIR appends the run to a LeRobot v3 dataset as one episode (created on first use; --record-repo-id names
 it): observation.state = the measured joints each step used, action = the command after the safety layer, model
@@ -66,7 +66,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     safety, box = SafetyConfig(), WorkspaceBox()
     link = p.add_mutually_exclusive_group(required=True)
     link.add_argument("--port", help="serial device or pyserial URL (socket://host:port)")
-    link.add_argument("--http", metavar="HOST", help="the arm's IP or host[:port] (GET /js?json=, facts §1.4)")
+    link.add_argument("--http", metavar="HOST", help="the arm's IP or host[:port] (GET /js?json=, hardware §1.4)")
     p.add_argument("--dry-run", action="store_true", help="read feedback and print the T:102 lines, send none")
     p.add_argument("--duration", type=float, metavar="S", help="seconds of policy control (default: until Ctrl+C)")
     p.add_argument("--target", type=float, nargs=3, metavar=("X", "Y", "Z"), help="task command, m, world frame")

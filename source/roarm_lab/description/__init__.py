@@ -1,6 +1,6 @@
 """The RoArm-M3 Pro robot description: the single source of truth for every asset, task and the real-arm runner.
 
-Each number cites ``../shared/hardware/roarm-m3-facts.md``. Modules, one concept each:
+Each number cites ``docs/hardware.md``. Modules, one concept each:
 
 * :mod:`.kinematic_chain` - joints, frames, TCP, home pose (roarm_ws URDF numbers)
 * :mod:`.limits` - firmware clamps and the hardware-safe limits

@@ -1,11 +1,11 @@
-"""Unit conversions between the model and FW-250108 (``../shared/hardware/roarm-m3-facts.md``).
+"""Unit conversions between the model and FW-250108 (``docs/hardware.md``).
 
 * Model joint angles (rad) equal the firmware's for joints 1-5; the gripper is ``model = pi - firmware``
-  (facts §3.1 "URDF and firmware share the same zero/sign for joints 1-5", §2.8 "Gripper sign flip", §3.5).
-* Servo steps: 4096 per turn, middle 2047 (facts §3.1, §3.6). Each joint's step -> rad map is in facts §3.1.
+  (hardware §3.1 "URDF and firmware share the same zero/sign for joints 1-5", §2.8 "Gripper sign flip", §3.5).
+* Servo steps: 4096 per turn, middle 2047 (hardware §3.1, §3.6). Each joint's step -> rad map is in hardware §3.1.
 * ``spd`` is steps/s (0 = maximum) and ``acc`` is the 0-254 register in units of 100 steps/s^2 (0 = maximum)
-  (facts §2 "Servo speed/accel units").
-* ``T:1051`` feedback keys in emission order (facts §2.7).
+  (hardware §2 "Servo speed/accel units").
+* ``T:1051`` feedback keys in emission order (hardware §2.7).
 """
 
 from __future__ import annotations
@@ -19,23 +19,23 @@ from roarm_lab.description.kinematic_chain import JOINT_NAMES
 STEPS_PER_TURN = 4096
 SERVO_MIDDLE_STEP = 2047
 RAD_PER_STEP = 2.0 * math.pi / STEPS_PER_TURN
-#: acc register unit (facts §2): 100 steps/s^2; the register is a u8 limited to 0..254.
+#: acc register unit (hardware §2): 100 steps/s^2; the register is a u8 limited to 0..254.
 ACC_UNIT_STEPS_PER_S2 = 100.0
 ACC_REGISTER_MAX = 254
 GRIPPER_INDEX = JOINT_NAMES.index("gripper")
 
-#: T:102 field per model joint (facts §2.2: `base`,`shoulder`,`elbow`,`wrist`,`roll`,`hand`).
+#: T:102 field per model joint (hardware §2.2: `base`,`shoulder`,`elbow`,`wrist`,`roll`,`hand`).
 T102_FIELDS: tuple[str, ...] = ("base", "shoulder", "elbow", "wrist", "roll", "hand")
-#: T:1051 joint fields per model joint and load fields (facts §2.7).
+#: T:1051 joint fields per model joint and load fields (hardware §2.7).
 FEEDBACK_JOINT_FIELDS: tuple[str, ...] = ("b", "s", "e", "t", "r", "g")
 FEEDBACK_LOAD_FIELDS: tuple[str, ...] = ("tB", "tS", "tE", "tT", "tR", "tG")
 FEEDBACK_KEYS: tuple[str, ...] = ("T", "x", "y", "z", "tit", *FEEDBACK_JOINT_FIELDS, *FEEDBACK_LOAD_FIELDS)
 
-# step -> firmware rad is  sign * steps * RAD_PER_STEP + offset  (facts §3.1, one row per joint).
+# step -> firmware rad is  sign * steps * RAD_PER_STEP + offset  (hardware §3.1, one row per joint).
 _STEP_SIGN = np.array([-1.0, 1.0, 1.0, 1.0, -1.0, 1.0])
 _STEP_OFFSET = np.array([math.pi, -math.pi, -math.pi / 2, -math.pi, math.pi, 0.0])
 
-#: What T:1051 reports (firmware rad) when the servo bus is dead: every servo read as step 0 (facts §2.7: the SDK
+#: What T:1051 reports (firmware rad) when the servo bus is dead: every servo read as step 0 (hardware §2.7: the SDK
 #: then shows ~[180, -180, -90, -180, 180, 180] deg, its gripper being pi - g).
 DEAD_BUS_FIRMWARE_RAD = tuple(float(x) for x in _STEP_OFFSET)
 
@@ -54,7 +54,7 @@ def firmware_to_model_rad(q_firmware):
 
 
 def steps_to_firmware_rad(steps):
-    """Servo steps (..., 6), one per joint (shoulder = driving servo 12) -> firmware radians (facts §3.1)."""
+    """Servo steps (..., 6), one per joint (shoulder = driving servo 12) -> firmware radians (hardware §3.1)."""
     s = np.asarray(steps, dtype=np.float64)
     _check_last_dim(s, "steps")
     return _STEP_SIGN * s * RAD_PER_STEP + _STEP_OFFSET

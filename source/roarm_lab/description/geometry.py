@@ -1,12 +1,12 @@
 """Primitive shapes of the links (no vendor meshes: Waveshare's carry no licence).
 
-Lengths along the arm come from the kinematics (facts §3.3): the upper arm spans shoulder -> elbow
+Lengths along the arm come from the kinematics (hardware §3.3): the upper arm spans shoulder -> elbow
 (236.8 mm + 30 mm offset), the forearm elbow -> wrist (144.6 mm), the wrist bracket wrist -> roll joint, and the
 jaws run from the jaw hinge (52 mm along link5) to just past the TCP (115.4 mm along link5). Cross-sections are
 ASSUMED (a ~45 x 35 mm bus servo sets most of them). Link frames at the home pose (base 0): link2 x = up,
 link3 x = down / -y = forward, link5 z = forward along the gripper, link5 x = the side the moving jaw opens to.
 
-The jaws: the fixed jaw is part of link5, the moving jaw is `gripper_link` (facts §3.3). Both inner faces lie
+The jaws: the fixed jaw is part of link5, the moving jaw is `gripper_link` (hardware §3.3). Both inner faces lie
 on the link5 plane x = 0 when the gripper is closed (model 0), and the moving jaw swings to +x (model + = open).
 """
 
@@ -47,10 +47,10 @@ MATERIALS: dict[str, tuple[float, float, float, float]] = {
 }
 
 # Jaw plate: 70 mm long (hinge at 52 mm -> tip at 122 mm along link5, past the TCP at 115.4 mm), 6 mm thick,
-# 30 mm wide. The width is centred on the gripper axis; the moving jaw's hinge sits 18.8 mm off-axis (facts §3.3).
+# 30 mm wide. The width is centred on the gripper axis; the moving jaw's hinge sits 18.8 mm off-axis (hardware §3.3).
 JAW_LENGTH, JAW_THICKNESS, JAW_WIDTH = 0.070, 0.006, 0.030
-_HINGE_Z = 0.052035  # link5 -> gripper_link origin z (facts §3.3)
-_HINGE_Y = 0.018821  # link5 -> gripper_link origin y (facts §3.3)
+_HINGE_Z = 0.052035  # link5 -> gripper_link origin z (hardware §3.3)
+_HINGE_Y = 0.018821  # link5 -> gripper_link origin y (hardware §3.3)
 
 _SERVO = (0.045, 0.035, 0.025)
 

@@ -1,8 +1,8 @@
 """Link masses and inertias, re-estimated so the arm weighs what the real one does.
 
-The roarm_ws URDF inertials (facts §3.3) sum to 0.449 kg, while a RoArm-M3 Pro weighs 1020.8 g +- 15 g
-(facts §3.6, §6). The URDF numbers look like shell-only estimates with the servos left out (facts §3.3 and §7
-item 9). Re-estimate: keep each link's URDF shell, and add the arm's seven servos (IDs 11-17, facts §3.1) as
+The roarm_ws URDF inertials (hardware §3.3) sum to 0.449 kg, while a RoArm-M3 Pro weighs 1020.8 g +- 15 g
+(hardware §3.6, §6). The URDF numbers look like shell-only estimates with the servos left out (hardware §3.3 and §7
+item 9). Re-estimate: keep each link's URDF shell, and add the arm's seven servos (IDs 11-17, hardware §3.1) as
 solid boxes on the link that carries each servo's housing, so that shells + servos = 1020.8 g. Each servo then
 weighs (1020.8 g - 449.2 g) / 7 = 81.7 g [CALC]; that share also covers brackets, horn screws and cables.
 """
@@ -15,17 +15,17 @@ import numpy as np
 
 from roarm_lab.description.kinematic_chain import JOINTS, LINK_NAMES
 
-ARM_MASS_KG = 1.0208  # RoArm-M3 Pro, facts §3.6 / §6
+ARM_MASS_KG = 1.0208  # RoArm-M3 Pro, hardware §3.6 / §6
 
 
 @dataclass(frozen=True)
 class UrdfInertial:
     mass: float
     com: tuple[float, float, float]
-    diag: tuple[float, float, float]  # ixx, iyy, izz about the COM; ixy = ixz = iyz = 0 (facts §3.3)
+    diag: tuple[float, float, float]  # ixx, iyy, izz about the COM; ixy = ixz = iyz = 0 (hardware §3.3)
 
 
-#: roarm_ws URDF inertials, facts §3.3.
+#: roarm_ws URDF inertials, hardware §3.3.
 URDF_INERTIALS: dict[str, UrdfInertial] = {
     "base_link": UrdfInertial(0.2562183, (-0.0068, 0.0, -0.03), (2.9211e-4, 3.5719e-4, 3.49421e-4)),
     "link1": UrdfInertial(0.0729177, (0.0, 0.0, 0.037), (4.68465e-5, 3.32107e-5, 5.01023e-5)),

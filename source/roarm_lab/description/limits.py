@@ -1,12 +1,12 @@
 """Joint limits of the RoArm-M3, in the model frame (radians; gripper 0 = closed, + = open).
 
-Two sets are kept and named, both from ``../shared/hardware/roarm-m3-facts.md`` §3.5 (and §3.1 for the clamps):
+Two sets are kept and named, both from ``docs/hardware.md`` §3.5 (and §3.1 for the clamps):
 
-* :data:`FIRMWARE_CLAMPS` - what FW-250108 clamps a command to. Wider than the mechanics allow (facts §3.5:
+* :data:`FIRMWARE_CLAMPS` - what FW-250108 clamps a command to. Wider than the mechanics allow (hardware §3.5:
   "Firmware clamps are wider than what the mechanics allow (collisions possible)"). The runner never relies on
   them; they only tell what the firmware would silently do with a value.
-* :data:`HARDWARE_SAFE` - the tightest of all sources in facts §3.5 per joint and side. This is the range the
-  simulation models use as joint limits and the range the real-arm safety layer enforces (facts §7 item 10).
+* :data:`HARDWARE_SAFE` - the tightest of all sources in hardware §3.5 per joint and side. This is the range the
+  simulation models use as joint limits and the range the real-arm safety layer enforces (hardware §7 item 10).
 
 Per joint, the source that set each bound of :data:`HARDWARE_SAFE`:
 
@@ -22,7 +22,7 @@ gripper       0: URDF (closed)                       1.5: URDF / SRDF `open`
 ============  =====================================  =====================================
 
 Gripper lower bound: KJA88's "pinch 2.8" (firmware rad, = 0.342 model) is where the jaws pinch an object, not a
-mechanical stop: the firmware's own init pose holds the gripper at firmware pi (= model 0, closed; facts §3.2),
+mechanical stop: the firmware's own init pose holds the gripper at firmware pi (= model 0, closed; hardware §3.2),
 so fully closed is a pose the hardware takes at every boot.
 """
 
@@ -58,7 +58,7 @@ class JointLimits:
         return all(lo + margin <= x <= hi - margin for x, lo, hi in zip(q, self.lower, self.upper, strict=True))
 
 
-# Firmware clamps, facts §3.1 / §3.5. Elbow: steps 512-3071 -> -pi/4 ... 3.140. Gripper: firmware steps 700-3396 =
+# Firmware clamps, hardware §3.1 / §3.5. Elbow: steps 512-3071 -> -pi/4 ... 3.140. Gripper: firmware steps 700-3396 =
 # 1.074 ... 5.209 firmware rad, i.e. model (pi - fw) -2.068 ... 2.068.
 _GRIPPER_FW_MIN, _GRIPPER_FW_MAX = 700 * 2 * math.pi / 4096, 3396 * 2 * math.pi / 4096
 FIRMWARE_CLAMPS = JointLimits(

@@ -1,8 +1,8 @@
 """Servo model (Feetech ST3235) and the simulation drive parameters derived from it.
 
-Facts (``../shared/hardware/roarm-m3-facts.md`` §3.6): 30 kg*cm (~2.94 N*m) stall torque at 12 V, no-load
+Facts (``docs/hardware.md`` §3.6): 30 kg*cm (~2.94 N*m) stall torque at 12 V, no-load
 0.222 s/60 deg (~4.71 rad/s), 4096 steps/turn, gear ratio 1:345, position-controlled; the shoulder is driven by two
-mirrored servos (IDs 12 + 13); the gripper torque is limited to 300 permille at boot (facts §2.2 T:107, §3.2).
+mirrored servos (IDs 12 + 13); the gripper torque is limited to 300 permille at boot (hardware §2.2 T:107, §3.2).
 
 The servo is modelled as a DC motor behind a saturating proportional position loop:
 
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from roarm_lab.description.kinematic_chain import JOINT_NAMES
 
-STALL_TORQUE_NM = 30.0 * 9.80665 / 100.0  # 30 kg*cm -> 2.942 N*m (facts §3.6)
-NO_LOAD_SPEED_RAD_S = (math.pi / 3) / 0.222  # 0.222 s per 60 deg -> 4.717 rad/s (facts §3.6)
-GEAR_RATIO = 345.0  # facts §3.6
-#: Gripper torque limit the firmware sets at boot, permille of maximum (facts §2.2 T:107, §3.2).
+STALL_TORQUE_NM = 30.0 * 9.80665 / 100.0  # 30 kg*cm -> 2.942 N*m (hardware §3.6)
+NO_LOAD_SPEED_RAD_S = (math.pi / 3) / 0.222  # 0.222 s per 60 deg -> 4.717 rad/s (hardware §3.6)
+GEAR_RATIO = 345.0  # hardware §3.6
+#: Gripper torque limit the firmware sets at boot, permille of maximum (hardware §2.2 T:107, §3.2).
 GRIPPER_BOOT_TORQUE_PERMILLE = 300
 
 #: ASSUMED: rotor inertia of the servo's motor; reflected through the 1:345 gearbox it becomes the joint
@@ -37,7 +37,7 @@ SATURATION_ERROR_RAD = 0.05
 #: ASSUMED: dry (Coulomb) friction of a servo's gear train, N*m at the output.
 FRICTION_NM = 0.02
 
-#: Servos driving each model joint (facts §3.1: shoulder = 12 driving + 13 mirrored).
+#: Servos driving each model joint (hardware §3.1: shoulder = 12 driving + 13 mirrored).
 SERVOS_PER_JOINT: dict[str, int] = {"base": 1, "shoulder": 2, "elbow": 1, "wrist": 1, "roll": 1, "gripper": 1}
 
 

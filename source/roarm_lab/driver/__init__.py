@@ -1,5 +1,5 @@
 """The driver of the real RoArm-M3: FW-250108's JSON protocol, the transports, the safety checks and the arm
-session (facts §1-§2, §7). No policy, task or simulator code; the firmware emulator (:mod:`roarm_lab.emulator`) and
+session (hardware §1-§2, §7). No policy, task or simulator code; the firmware emulator (:mod:`roarm_lab.emulator`) and
 the policy runner (:mod:`roarm_lab.runner`) sit on top of it.
 
 * :mod:`.errors` - the typed errors (all :class:`RealArmError`)

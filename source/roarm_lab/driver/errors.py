@@ -9,7 +9,7 @@ class RealArmError(Exception):
 
 
 class ProtocolError(RealArmError):
-    """A message to or from the firmware breaks the JSON protocol (facts §2)."""
+    """A message to or from the firmware breaks the JSON protocol (hardware §2)."""
 
 
 class InvalidCommandError(ProtocolError):
@@ -21,7 +21,7 @@ class CommandRefusedError(ProtocolError):
 
 
 class CommandTooLongError(CommandRefusedError):
-    """The encoded line does not fit the firmware's 256-byte JSON buffer (facts §1.1); the firmware would drop it
+    """The encoded line does not fit the firmware's 256-byte JSON buffer (hardware §1.1); the firmware would drop it
     silently."""
 
 
@@ -60,7 +60,7 @@ class DisconnectedError(TransportError):
 
 class ArmResetError(TransportError):
     """The arm rebooted while in use (its boot banner was seen): it re-homes and its stream is back on
-    (facts §1.2, §7 item 2). Call ``reinitialize()`` on the transport before using it again."""
+    (hardware §1.2, §7 item 2). Call ``reinitialize()`` on the transport before using it again."""
 
 
 class MotionTimeoutError(RealArmError):

@@ -3,8 +3,8 @@
 :class:`SafetyLayer` that every policy's joint target passes through before a `T:102` (the runner, the LeRobot
 follower).
 
-The firmware clamps to ranges wider than the mechanics allow (facts §3.5), so the host enforces ``HARDWARE_SAFE``
-(the tightest limits of all sources, facts §7 item 10) before a target goes on the wire.
+The firmware clamps to ranges wider than the mechanics allow (hardware §3.5), so the host enforces ``HARDWARE_SAFE``
+(the tightest limits of all sources, hardware §7 item 10) before a target goes on the wire.
 
 The safety layer is pure functions of the proposed target, the measured joints and the previous command (model
 frame, rad, JOINT_NAMES order); no I/O. The rules, in order, each named in :attr:`SafeCommand.clamps` when it
@@ -13,7 +13,7 @@ changed the target:
 1. ``nonfinite_target`` - a NaN/inf target (a broken policy) is replaced by the previous command: the arm holds;
 2. ``joint_limit:<joint>`` - ``HARDWARE_SAFE`` shrunk by a margin;
 3. ``max_step:<joint>`` - at most ``max_step_rad`` from the previous command per control step, a speed bound:
-   0.1 rad at 30 Hz = 3 rad/s, about 2/3 of the servo's no-load speed (facts §3.6);
+   0.1 rad at 30 Hz = 3 rad/s, about 2/3 of the servo's no-load speed (hardware §3.6);
 4. ``max_lead:<joint>`` - at most ``max_lead_rad`` from the measured joint, so commands cannot run away from a
    joint that does not follow (stuck, blocked, or a late reading: feedback is about one step old);
 5. ``workspace`` - the TCP (forward kinematics of the target) must lie in a box above the table; a target
@@ -52,7 +52,7 @@ _LINE_POINTS = 17
 class WorkspaceBox:
     """Where the TCP may go: an axis-aligned box in the world frame (m; origin on the mounting surface under the
     base axis, z up). The default only binds at the bottom - 3 cm above the table - since the arm reaches at most
-    ~0.56 m from the shoulder axis (facts §3.4); tighten it to the free space of your set-up."""
+    ~0.56 m from the shoulder axis (hardware §3.4); tighten it to the free space of your set-up."""
 
     lower: tuple[float, float, float] = (-0.6, -0.6, 0.03)
     upper: tuple[float, float, float] = (0.6, 0.6, 0.7)

@@ -3,10 +3,10 @@ plugins and ``arm.py`` all use :class:`ArmSession`; nothing above it branches on
 
 Two feedback modes (:attr:`ArmLinkSettings.feedback`):
 
-* ``stream`` (the default over serial): the InfoPrint=2 `T:1051` stream is the state source (facts §7 item 1); a
+* ``stream`` (the default over serial): the InfoPrint=2 `T:1051` stream is the state source (hardware §7 item 1); a
   reader thread keeps only the newest frame, ~50 frames/s at 115200 baud, and commands are written without waiting
   for anything (the UART is full duplex);
-* ``request`` (the only mode over HTTP, facts §1.4): each reading is a `T:105` round trip; a command can carry a
+* ``request`` (the only mode over HTTP, hardware §1.4): each reading is a `T:105` round trip; a command can carry a
   request in the same write (:meth:`ArmSession.send` with ``with_reading``), so a control step needs one round trip.
 
 Either way a reading is a :class:`StampedFeedback` (the `T:1051`, when it arrived on the monotonic clock, and its
@@ -31,10 +31,10 @@ from roarm_lab.driver.transports.serial_port import DEFAULT_BAUD, DEFAULT_BOOT_T
 #: Where readings come from: the InfoPrint=2 stream (serial only) or a T:105 request per reading.
 STREAM, REQUEST = "stream", "request"
 FEEDBACK_MODES = (STREAM, REQUEST)
-#: Joint speed for everyday moves and holds: ~1/10 of the servo's no-load 4.7 rad/s (facts §3.6).
+#: Joint speed for everyday moves and holds: ~1/10 of the servo's no-load 4.7 rad/s (hardware §3.6).
 DEFAULT_SPEED_RAD_S = 0.5
-DEFAULT_ACCEL_RAD_S2 = 3.0  # ~ acc register 20, the firmware's own homing value (facts §2.2 T:100)
-#: A hold moves at most a control step or two, gently (facts §7 item 3: T:0 would drop the arm instead).
+DEFAULT_ACCEL_RAD_S2 = 3.0  # ~ acc register 20, the firmware's own homing value (hardware §2.2 T:100)
+#: A hold moves at most a control step or two, gently (hardware §7 item 3: T:0 would drop the arm instead).
 HOLD_SPD, HOLD_ACC = rad_per_s_to_spd(DEFAULT_SPEED_RAD_S), rad_per_s2_to_acc(DEFAULT_ACCEL_RAD_S2)
 
 
@@ -51,7 +51,7 @@ class ArmLinkSettings:
     # "stream" (newest InfoPrint=2 frame, serial only) or "request" (a T:105 per reading); None: stream over
     # serial, request over HTTP
     feedback: str | None = None
-    boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S  # opening the serial port may reboot the arm (facts §1.2)
+    boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S  # opening the serial port may reboot the arm (hardware §1.2)
     settle_s: float = 0.5  # output without a boot for this long: the arm is up
     reply_timeout_s: float = 0.5  # one reply (serial) or HTTP request; stream: a frame waits this x (1 + retries)
     retries: int = 2
@@ -65,7 +65,7 @@ class ArmLinkSettings:
         if self.feedback not in (None, *FEEDBACK_MODES):
             raise ValueError(f"feedback must be one of {', '.join(FEEDBACK_MODES)}, got {self.feedback!r}")
         if self.http is not None and self.feedback == STREAM:
-            raise ValueError("HTTP has no feedback stream (facts §1.4): use request feedback or a serial port")
+            raise ValueError("HTTP has no feedback stream (hardware §1.4): use request feedback or a serial port")
         for name in ("reply_timeout_s", "max_feedback_age_s", "boot_timeout_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -181,7 +181,7 @@ class ArmSession:
 
     def send(self, command: Command, *, with_reading: bool = False) -> None:
         """Write ``command`` without waiting for it to be read. ``with_reading``, request mode: a `T:105` goes
-        first in the same write (its ~230-byte reply travels while the command still arrives, facts §1.1), and the
+        first in the same write (its ~230-byte reply travels while the command still arrives, hardware §1.1), and the
         reply becomes :attr:`newest` (so :meth:`read_after` returns it without another round trip;
         :attr:`round_trip_s` is its round trip). A reply that does not come is counted in :attr:`timeouts`, not
         raised: the command was written. Stream mode: the stream brings readings anyway."""
@@ -207,12 +207,12 @@ class ArmSession:
         return self._accept(fb)
 
     def set_torque(self, enabled: bool) -> None:
-        """`T:210` on every servo, confirmed. Off: the arm falls under gravity if nothing holds it (facts §2.1)."""
+        """`T:210` on every servo, confirmed. Off: the arm falls under gravity if nothing holds it (hardware §2.1)."""
         self.confirm(SetTorque(enabled))
 
     def hold(self, target: Sequence[float]) -> str:
         """Hold ``target`` (normally the last measured pose, inside the limits): a gentle `T:102`, confirmed.
-        Never `T:0` (it drops torque and the arm falls, facts §2.1). Returns what happened, for the log."""
+        Never `T:0` (it drops torque and the arm falls, hardware §2.1). Returns what happened, for the log."""
         try:
             self.confirm(MoveJoints(tuple(float(x) for x in target), spd=HOLD_SPD, acc=HOLD_ACC))
         except TransportTimeoutError:

@@ -2,7 +2,7 @@
 
 Numpy only: :mod:`roarm_lab.kinematics` does not import torch for numpy input, so the emulator starts fast. The
 chain and masses are the robot description's (:mod:`roarm_lab.description`). The firmware's own geometric model
-(facts §3.4) differs from the URDF's by ~2.5 mm (facts §3.3).
+(hardware §3.4) differs from the URDF's by ~2.5 mm (hardware §3.3).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ _COM = np.array([LINK_INERTIALS[j.child].com + (1.0,) for j in JOINTS])  # homog
 
 def gravity_torques(q_model) -> np.ndarray:
     """Torque (N*m) gravity applies about each joint axis, + in the joint's + direction: the servo must hold the
-    opposite. Every joint's axis is its child frame's z (facts §3.3)."""
+    opposite. Every joint's axis is its child frame's z (hardware §3.3)."""
     frames = kinematics.child_link_frames(q_model)
     coms = np.array([(f @ c)[:3] for f, c in zip(frames, _COM, strict=True)])
     forces = _MASS[:, None] * GRAVITY

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from roarm_lab.description.kinematic_chain import HOME_POSE, JOINT_NAMES
 from roarm_lab.driver.errors import RealArmError
 
-#: Serial baud rate of FW-250108 (facts §1.1). 8N1 = 10 bits on the wire per byte.
+#: Serial baud rate of FW-250108 (hardware §1.1). 8N1 = 10 bits on the wire per byte.
 DEFAULT_BAUD = 115200
 BITS_PER_BYTE = 10
 
@@ -20,7 +20,7 @@ class EmulatorError(RealArmError):
 class ArmVariation:
     """How the emulated arm differs from the nominal servo model, standing in for a real arm that differs from sim."""
 
-    speed_scale: float = 1.0  # multiplies every servo's top speed (the no-load 4.7 rad/s, facts §3.6)
+    speed_scale: float = 1.0  # multiplies every servo's top speed (the no-load 4.7 rad/s, hardware §3.6)
     #: Where each servo settles relative to its target, firmware rad (droop, calibration error), JOINT_NAMES order.
     settle_offset_rad: tuple[float, ...] = (0.0,) * 6
     load_scale: float = 1.0  # multiplies the reported loads
@@ -46,7 +46,7 @@ class Faults:
     stuck_joint: str | None = None  # this joint's servo ignores position commands (and pushes against the block)
     disconnect_after_s: float | None = None  # close the port this long after the host first opens it
     disconnect_after_lines: int | None = None  # ... or after this many printed lines have reached the host
-    dead_bus: bool = False  # no servo answers: every joint reads step 0 (facts §2.7), nothing moves
+    dead_bus: bool = False  # no servo answers: every joint reads step 0 (hardware §2.7), nothing moves
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -60,19 +60,19 @@ class Faults:
 @dataclass
 class EmulatorConfig:
     baud: int = DEFAULT_BAUD  # wire pacing; 0 = unpaced (bytes arrive at once)
-    #: Time from reset to the first feedback line. Not measured on the real arm (facts §1.2: "several seconds",
+    #: Time from reset to the first feedback line. Not measured on the real arm (hardware §1.2: "several seconds",
     #: up to 15 s more when a Wi-Fi STA connection is attempted).
     boot_duration_s: float = 3.0
-    #: Opening the port resets the arm, as USB does on this board (facts §1.2).
+    #: Opening the port resets the arm, as USB does on this board (hardware §1.2).
     reset_on_open: bool = True
-    #: Main-loop rate with InfoPrint=2 (facts §1.1: ~100 Hz estimated); the wire caps it lower at 115200 baud.
+    #: Main-loop rate with InfoPrint=2 (hardware §1.1: ~100 Hz estimated); the wire caps it lower at 115200 baud.
     stream_hz: float = 100.0
-    estop_duration_s: float = 10.0  # T:0 torque-off time (facts §2.1)
-    #: Where the arm rests at power-on (model rad); the boot moves it to the init pose (facts §3.2).
+    estop_duration_s: float = 10.0  # T:0 torque-off time (hardware §2.1)
+    #: Where the arm rests at power-on (model rad); the boot moves it to the init pose (hardware §3.2).
     initial_pose: tuple[float, ...] = HOME_POSE
     variation: ArmVariation = field(default_factory=ArmVariation)
     faults: Faults = field(default_factory=Faults)
-    #: A hand holding the arm (model rad, JOINT_NAMES order), as when the arm is a leader (facts §9: torque off,
+    #: A hand holding the arm (model rad, JOINT_NAMES order), as when the arm is a leader (hardware §5.2: torque off,
     #: moved by hand): joints with torque off move towards it at ``hand_speed_rad_s``; joints with torque on
     #: resist. May be changed while the emulator runs; None = nobody touches the arm.
     hand_pose: tuple[float, ...] | None = None

@@ -2,7 +2,7 @@
 background thread that paces the wire and applies the output faults.
 
 The firmware's main loop reads serial commands, then (InfoPrint=2) prints one T:1051 line; `println` blocks while
-the UART TX FIFO is full, so at 115200 baud the wire sets the loop rate (~50 lines/s, facts §1.1). While streaming,
+the UART TX FIFO is full, so at 115200 baud the wire sets the loop rate (~50 lines/s, hardware §1.1). While streaming,
 received lines are therefore handled once per loop iteration, just before that iteration's stream line, and a
 T:105 reply goes out as a whole line between two stream lines. With the stream off, lines are handled on arrival.
 
@@ -29,7 +29,7 @@ from roarm_lab.emulator.config import EmulatorConfig, EmulatorError
 from roarm_lab.emulator.firmware import RESET_POWER_ON, FirmwareCore
 from roarm_lab.emulator.ports import Port, PtyPort, TcpPort
 
-#: ESP32 Arduino serial RX buffer (facts §1.5, general ESP32): what a busy firmware can hold before input is lost.
+#: ESP32 Arduino serial RX buffer (hardware §1.5, general ESP32): what a busy firmware can hold before input is lost.
 RX_BUFFER_BYTES = 256
 #: ESP32 UART TX FIFO: println returns once the line fits here, so the loop runs ahead of the wire by this much.
 TX_FIFO_BYTES = 128
@@ -132,12 +132,12 @@ class Emulator:
     # ------------------------------------------------------------------ control from the host side of tests
 
     def reset(self) -> None:
-        """Reset the ESP32 (as a press of EN): the banner, the boot and the stream follow (facts §1.2, §1.3)."""
+        """Reset the ESP32 (as a press of EN): the banner, the boot and the stream follow (hardware §1.2, §1.3)."""
         with self._lock:
             self.core.reset(self._clock(), RESET_POWER_ON)
 
     def http_request(self, text: str, timeout_s: float = 30.0) -> str:
-        """Serve `GET /js?json=<text>` (facts §1.4): waits while the firmware is blocked, as the real loop does."""
+        """Serve `GET /js?json=<text>` (hardware §1.4): waits while the firmware is blocked, as the real loop does."""
         deadline = self._clock() + timeout_s
         self._wait_not_busy(deadline)
         with self._lock:

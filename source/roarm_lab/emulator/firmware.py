@@ -1,10 +1,10 @@
 """FW-250108 as the host sees it, without any I/O: the emulator's core.
 
 Give it the lines it receives and the current time; it keeps the servos moving and appends what the firmware
-prints to :attr:`FirmwareCore.output` (each line `\\r\\n`-terminated, facts §1.1). The emulator loop
+prints to :attr:`FirmwareCore.output` (each line `\\r\\n`-terminated, hardware §1.1). The emulator loop
 (:mod:`.emulated_arm`) owns the wire.
 
-Emulated (facts sections): the boot (§1.2, §1.3: ROM banner, servo check, re-homing, mission dump, init pose,
+Emulated (hardware sections): the boot (§1.2, §1.3: ROM banner, servo check, re-homing, mission dump, init pose,
 InfoPrint back to 2), InfoPrint 0/1/2 (§1.1), silently dropped bad JSON, over-long lines and unknown `T`
 (§1.1), T:0 (§2.1, 10 s torque off, blocking), T:100 homing (blocking), T:101, T:102 (+ the shared spd/acc
 reset), T:104 (blocking) and T:1041 (shared spd/acc), T:105 / T:1051 (§2.7, tS with a stale ID-13 load), T:106,
@@ -49,7 +49,7 @@ from roarm_lab.emulator.config import EmulatorConfig
 from roarm_lab.emulator.servo import NOMINAL_MAX_SPEED_STEPS, ServoAxis
 from roarm_lab.kinematics import tcp_firmware_mm
 
-#: A typical ESP32 ROM banner (general ESP32 behaviour, facts §1.3; the exact text varies per chip and reset).
+#: A typical ESP32 ROM banner (general ESP32 behaviour, hardware §1.3; the exact text varies per chip and reset).
 ROM_BANNER = (
     "ets Jun  8 2016 00:22:57",
     "",
@@ -64,7 +64,7 @@ ROM_BANNER = (
 )
 RESET_POWER_ON = "0x1 (POWERON_RESET)"  # power-up and the EN pin, i.e. the USB DTR/RTS reset
 RESET_SOFTWARE = "0xc (SW_CPU_RESET)"  # esp_restart(), T:600
-#: The STA MAC the firmware prints as a bare line at boot (facts §1.3); a made-up, locally administered one.
+#: The STA MAC the firmware prints as a bare line at boot (hardware §1.3); a made-up, locally administered one.
 EMULATED_MAC = "02:00:00:00:00:01"
 BOOT_MISSION_DUMP = (
     "---=== File Content ===---",
@@ -73,10 +73,10 @@ BOOT_MISSION_DUMP = (
     '{"name":"boot","intro":"these cmds run automatically at boot."}',
     "^^^ ^^^ ^^^ reading file: boot.mission ends. ^^^ ^^^ ^^^",
 )
-HOMING_SPD, HOMING_ACC = 600, 20  # T:100 (facts §2.2)
-GRIPPER_STEP_RANGE = (700, 3396)  # T:106 clamp (facts §2.2, §3.1)
-BOOT_GRIPPER_TORQUE = 300  # permille (facts §2.2 T:107)
-INIT_SHARED_SPD, INIT_SHARED_ACC = 0, 20  # the shared arrays T:1041 uses (facts §2.2)
+HOMING_SPD, HOMING_ACC = 600, 20  # T:100 (hardware §2.2)
+GRIPPER_STEP_RANGE = (700, 3396)  # T:106 clamp (hardware §2.2, §3.1)
+BOOT_GRIPPER_TORQUE = 300  # permille (hardware §2.2 T:107)
+INIT_SHARED_SPD, INIT_SHARED_ACC = 0, 20  # the shared arrays T:1041 uses (hardware §2.2)
 
 #: +1 where a servo step moves the joint in its + direction, -1 where the mapping is inverted (base, roll; §3.1).
 STEP_SIGN = np.sign(steps_to_firmware_rad(np.ones(6)) - steps_to_firmware_rad(np.zeros(6)))
@@ -202,7 +202,7 @@ class FirmwareCore:
     # ------------------------------------------------------------------ boot
 
     def reset(self, now: float, cause: str = RESET_POWER_ON) -> None:
-        """ESP32 reset: RAM settings back to their boot values, then setup() runs (facts §1.2, §1.3)."""
+        """ESP32 reset: RAM settings back to their boot values, then setup() runs (hardware §1.2, §1.3)."""
         self.boot_count += 1
         self.info_print = InfoPrint.STREAM
         self.joint_torque_limits = (1000,) * 5 + (BOOT_GRIPPER_TORQUE,)  # T:112 mode 0, then T:107 300 (§2.2)
@@ -257,7 +257,7 @@ class FirmwareCore:
         self._execute(doc, now, via_http=False)
 
     def http_request(self, text: str, now: float) -> str:
-        """`GET /js?json=...` (facts §1.4): returns the body, the firmware's `jsonInfoHttp` document."""
+        """`GET /js?json=...` (hardware §1.4): returns the body, the firmware's `jsonInfoHttp` document."""
         doc = parse_command_line(text.encode("utf-8", errors="replace"))
         reply = self._execute(doc, now, via_http=True) if doc is not None else None
         if reply is None and self.info_print == InfoPrint.STREAM:
@@ -339,7 +339,7 @@ class FirmwareCore:
     def _adaptation(self, doc, now, via_http):
         if int(_num(doc, "mode")) == 1:
             b, s, e, h = (min(1000, max(50, int(_num(doc, k)))) for k in "bseh")
-            self.joint_torque_limits = (b, s, e, e, e, h)  # FW bug: wrist and roll get `e` (facts §2.2 T:112)
+            self.joint_torque_limits = (b, s, e, e, e, h)  # FW bug: wrist and roll get `e` (hardware §2.2 T:112)
         else:
             self.joint_torque_limits = (1000,) * 6
 
@@ -391,7 +391,7 @@ class FirmwareCore:
 
     def _solve_ik(self, doc: dict[str, Any]) -> list[float] | None:
         """Firmware-frame joint angles for a T:104/T:1041 goal, or None where the IK fails (the firmware then
-        keeps its last valid point, facts §2.2)."""
+        keeps its last valid point, hardware §2.2)."""
         from roarm_lab import kinematics  # imported on first use: it pulls in torch
 
         target = [_num(doc, "x") / 1000.0, _num(doc, "y") / 1000.0, _num(doc, "z") / 1000.0 + SHOULDER_AXIS_HEIGHT]
@@ -428,11 +428,11 @@ class FirmwareCore:
             else:
                 duty = duties[i]
             out.append(float(np.clip(1000.0 * duty * self.config.variation.load_scale, -1000, 1000)))
-        out[1] -= self._load13_stale  # tS = load(12) - stale load(13) (facts §2.7)
+        out[1] -= self._load13_stale  # tS = load(12) - stale load(13) (hardware §2.7)
         return out
 
     def feedback(self) -> Feedback:
-        """What `T:1051` reports now (facts §2.7)."""
+        """What `T:1051` reports now (hardware §2.7)."""
         steps = np.zeros(6) if self.config.faults.dead_bus else np.array([s.reported_step for s in self.servos])
         fw = steps_to_firmware_rad(steps)
         q = firmware_to_model_rad(fw)

@@ -1,4 +1,4 @@
-"""The arm's HTTP endpoint (facts §1.4) served in-process for an :class:`Emulator`: `GET /js?json=<JSON>`.
+"""The arm's HTTP endpoint (hardware §1.4) served in-process for an :class:`Emulator`: `GET /js?json=<JSON>`.
 
 As in FW-250108: the *first* query argument is the command whatever its name, the reply is 200 with the
 content type literally ``text/plane``, the body is the firmware's `jsonInfoHttp` document; other paths are 404.
@@ -63,7 +63,7 @@ class _JsHandler(BaseHTTPRequestHandler):
             self.send_error(503)
             return
         self.send_response(200)
-        self.send_header("Content-Type", "text/plane")  # sic, facts §1.4
+        self.send_header("Content-Type", "text/plane")  # sic, hardware §1.4
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -1,7 +1,7 @@
 """Where the emulated arm's serial port appears: a pseudo-terminal (a /dev/pts/N path pyserial opens like a
 USB adapter) and/or a TCP socket (pyserial ``socket://host:port``).
 
-Each port reports when a host opens it (the emulated arm resets then, like USB DTR/RTS does, facts §1.2) and
+Each port reports when a host opens it (the emulated arm resets then, like USB DTR/RTS does, hardware §1.2) and
 hands over the bytes received. Bytes printed while no host is connected are lost, as on a real UART.
 """
 
@@ -97,7 +97,7 @@ class PtyPort(Port):
         if not self._connected or self._closed:
             return
         try:
-            os.write(self._master, data)  # a full buffer drops the rest: the host-side overflow of facts §1.1
+            os.write(self._master, data)  # a full buffer drops the rest: the host-side overflow of hardware §1.1
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.EIO):
                 raise
@@ -109,7 +109,7 @@ class PtyPort(Port):
 
 
 class TcpPort(Port):
-    """A listening TCP socket serving one host at a time (one process per port, facts §1.5)."""
+    """A listening TCP socket serving one host at a time (one process per port, hardware §1.5)."""
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         try:

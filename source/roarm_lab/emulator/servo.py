@@ -1,8 +1,8 @@
 """One ST3235 bus servo as the emulator moves it: a trapezoidal profile in encoder steps.
 
-Units as the firmware writes them (facts §2 "Servo speed/accel units"): goal in steps (4096 per turn), speed in
+Units as the firmware writes them (hardware §2 "Servo speed/accel units"): goal in steps (4096 per turn), speed in
 steps/s and acceleration in 100 steps/s^2, 0 meaning maximum for both. The top speed is the no-load speed
-(facts §3.6, ~3075 steps/s); with acc 0 the velocity changes without a ramp.
+(hardware §3.6, ~3075 steps/s); with acc 0 the velocity changes without a ramp.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ def servo_actuator_cfg() -> IdealPDActuatorCfg:
 NEWTON_ROOT_POS = (0.0, 0.0, 0.0)
 PHYSX_ROOT_POS = BASE_MOUNT.xyz
 
-#: Firmware home (facts §3.2) with the gripper at the action default, i.e. what a zero action commands.
+#: Firmware home (hardware §3.2) with the gripper at the action default, i.e. what a zero action commands.
 INIT_JOINT_POS = {**dict(zip(JOINT_NAMES, HOME_POSE, strict=True)), "gripper": GRIPPER_DEFAULT}
 
 ROARM_M3_PRO_CFG = ArticulationCfg(

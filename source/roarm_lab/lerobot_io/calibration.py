@@ -1,16 +1,16 @@
 """Calibration of an arm with absolute encoders, in LeRobot's calibration file format.
 
 The ST3235 servos measure their horn's angle absolutely and the firmware reports it relative to the step-2047
-middle it also homes to (facts §2.2 T:100, §3.2), so an arm is usable as it comes: no range sweep, no homing,
+middle it also homes to (hardware §2.2 T:100, §3.2), so an arm is usable as it comes: no range sweep, no homing,
 and ``is_calibrated`` is always True. What a calibration adds is a per-joint offset for an arm whose middles are
 off (a re-assembled horn, a shoulder whose driven servo was re-centred by T:100): the arm is posed by hand at the
 firmware's init pose (:data:`HOME_POSE`: base 0, shoulder 0, elbow pi/2, wrist 0, roll 0, gripper closed) with
 torque off, and the difference to that pose is stored. Nothing is written to the servos (the middle-set command
-T:502 writes EEPROM, facts §2.2, and stays refused).
+T:502 writes EEPROM, hardware §2.2, and stays refused).
 
-The file is LeRobot's ``{joint: MotorCalibration}`` JSON: ``id`` the joint's (driving) servo ID (facts §3.1),
+The file is LeRobot's ``{joint: MotorCalibration}`` JSON: ``id`` the joint's (driving) servo ID (hardware §3.1),
 ``homing_offset`` the offset in servo steps (4096 per turn), ``range_min``/``range_max`` the hardware-safe limits
-(facts §3.5) in steps of the calibrated frame, for reference; ``drive_mode`` 0.
+(hardware §3.5) in steps of the calibrated frame, for reference; ``drive_mode`` 0.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Units: radians in the model (URDF) convention, the one the simulation, the policy packages and
 :attr:`roarm_lab.driver.protocol.feedback.Feedback.q_model` use: joints 1-5 equal the firmware's angles, the gripper is
-``pi - firmware`` (0 = closed, + = open; facts §3.2, §7 item 5). So a dataset recorded in simulation, on the
+``pi - firmware`` (0 = closed, + = open; hardware §3.2, §7 item 5). So a dataset recorded in simulation, on the
 real arm with `lerobot-record`, or by `play_real.py --record` has the same numbers for the same pose.
 """
 

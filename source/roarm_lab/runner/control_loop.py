@@ -8,9 +8,9 @@ Each step uses the newest reading no earlier step has used (:class:`FeedbackTrac
 waiting for anything. With request feedback it is the `T:1051` that came back with the previous command, about one
 control period old; training randomizes 0-2 periods of action latency. There the `T:105` goes out just before the
 `T:102`, in one write: the reading is taken before the servos respond to the command in either order, and this way
-the ~230-byte reply travels while the ~130-byte command still arrives (115200 baud, facts §1.1), a ~22 ms round
+the ~230-byte reply travels while the ~130-byte command still arrives (115200 baud, hardware §1.1), a ~22 ms round
 trip instead of ~34 ms, which is what lets 30 Hz (33 ms) fit on the wire. Each step logs the age of its feedback
-and the reading's number. The firmware reports no joint velocities (facts §2.7), so they are the difference of the
+and the reading's number. The firmware reports no joint velocities (hardware §2.7), so they are the difference of the
 last two readings over the time between them.
 """
 

@@ -1,5 +1,5 @@
 """What the runner's loops know of the arm between control steps: the newest reading a step used, the joint
-velocity estimated from the last two (the firmware reports none, facts §2.7), the watchdog, and counts. Every read
+velocity estimated from the last two (the firmware reports none, hardware §2.7), the watchdog, and counts. Every read
 and write goes through the :class:`ArmSession`, in either feedback mode; a dry run prints motion commands instead
 of sending them."""
 

@@ -2,12 +2,12 @@
 package) and ``scripts/run_lerobot_policy.py`` (a `lerobot-train` checkpoint) do.
 
 1. Load the policy and check the task inputs; refuse before the port is opened (exit 2).
-2. Connect (USB serial: the arm may reboot and re-home, facts §1.2; the feedback comes from the InfoPrint=2
+2. Connect (USB serial: the arm may reboot and re-home, hardware §1.2; the feedback comes from the InfoPrint=2
    stream, or from a T:105 request per step with ``--feedback request`` and over HTTP) and check it: a dead servo bus
-   (facts §2.7) or joints far outside the limits refuse the run before anything moves (exit 3).
+   (hardware §2.7) or joints far outside the limits refuse the run before anything moves (exit 3).
 3. Move slowly to the package's start pose on a checked path (:mod:`.start_pose`).
 4. The control loop (:mod:`.control_loop`) until ``--duration`` ends, Ctrl+C, or a fault.
-5. On Ctrl+C and faults: hold the pose (a `T:102` to the last measured joints, never `T:0`, facts §7 item 3);
+5. On Ctrl+C and faults: hold the pose (a `T:102` to the last measured joints, never `T:0`, hardware §7 item 3);
    a normal end leaves the last (safety-checked) command in place. Then the summary, ``summary.json`` and
    ``joints.png``; ``steps.jsonl`` was flushed step by step.
 """
@@ -45,10 +45,10 @@ from roarm_lab.runner.watchdog import FeedbackWatchdog
 #: The Reach command when none is given (m, world): the TCP of (0.38, 0.05, 2.04, 0.31, 0) rad, inside Reach's
 #: training target box and 15 cm above the table.
 DEFAULT_REACH_TARGET = (0.25, 0.10, 0.15)
-DEFAULT_START_SPEED_RAD_S = 0.5  # ~1/10 of the servo's no-load speed (facts §3.6)
+DEFAULT_START_SPEED_RAD_S = 0.5  # ~1/10 of the servo's no-load speed (hardware §3.6)
 DEFAULT_STALE_PERIODS = 5
 #: Serial reply timeout in the loop: a T:102 + T:105 exchange takes ~32 ms of wire time at 115200 baud (130 + 10
-#: bytes out, ~230 back, facts §1.1); one retry, so a read gives up after 80 ms, inside the watchdog's limit. In
+#: bytes out, ~230 back, hardware §1.1); one retry, so a read gives up after 80 ms, inside the watchdog's limit. In
 #: stream mode a step waits as long (two timeouts) for a new frame; frames come every ~20 ms.
 DEFAULT_REPLY_TIMEOUT_S = 0.04
 
@@ -155,7 +155,7 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
              + (" (dry run: no motion commands)" if options.dry_run else ""))
         if options.link.port is not None:
             echo("[roarm-lab] opening the serial port; a USB connection may reboot the arm and make it re-home "
-                 "(facts §1.2): keep clear")
+                 "(hardware §1.2): keep clear")
         arm = ArmSession(run_link_settings(options.link, stale_limit_s))
         try:
             arm.open()

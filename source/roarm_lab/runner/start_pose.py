@@ -27,14 +27,14 @@ from roarm_lab.runner.stop_request import StopRequest
 
 #: A joint this far outside the limits was not put there by the firmware's boot: refuse to drive it.
 FAR_OUTSIDE_RAD = 0.1
-#: Close enough to the start pose; loaded servos settle a step or two off (facts §3.6: 0.0015 rad per step).
+#: Close enough to the start pose; loaded servos settle a step or two off (hardware §3.6: 0.0015 rad per step).
 START_TOLERANCE_RAD = 0.03
 
 
 def check_arm_state(fb: Feedback, safety: SafetyLayer, far_outside_rad: float = FAR_OUTSIDE_RAD) -> None:
     """:class:`UnsafeStartError` for a dead servo bus or joints far outside the limits."""
     if fb.is_dead_bus:
-        raise UnsafeStartError("the servo bus is not answering: every joint reads servo step 0 (facts §2.7). Check "
+        raise UnsafeStartError("the servo bus is not answering: every joint reads servo step 0 (hardware §2.7). Check "
                                "the 12 V supply and the servo cable; nothing was moved")
     limits = safety.config.limits
     outside = [f"{n} {q:+.3f} rad outside [{lo:+.3f}, {hi:+.3f}]"

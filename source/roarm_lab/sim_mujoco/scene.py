@@ -1,4 +1,4 @@
-"""Task scenes in MuJoCo: the generated arm MJCF on a table (world z = 0 is the table top, facts §3.3 `world`),
+"""Task scenes in MuJoCo: the generated arm MJCF on a table (world z = 0 is the table top, hardware §3.3 `world`),
 plus the task's cube for Lift and PickPlace. Sizes and nominal masses come from :mod:`roarm_lab.tasks.scene`."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One control rate for the sim, the ONNX package and the real-arm runner.
 
-30 Hz: one T:102 line (~120 bytes) takes ~10 ms at 115200 baud 8N1 (facts §1.1), and users hold 10-40 Hz write
-rates over USB serial (facts §1.5), so 30 Hz leaves headroom for a T:105 read each step. Physics runs at 240 Hz
+30 Hz: one T:102 line (~120 bytes) takes ~10 ms at 115200 baud 8N1 (hardware §1.1), and users hold 10-40 Hz write
+rates over USB serial (hardware §1.5), so 30 Hz leaves headroom for a T:105 read each step. Physics runs at 240 Hz
 (8 substeps a control step), fine enough for the jaw-cube contacts.
 """
 

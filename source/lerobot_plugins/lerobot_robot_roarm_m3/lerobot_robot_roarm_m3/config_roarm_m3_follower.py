@@ -24,6 +24,6 @@ class RoArmM3FollowerConfig(RobotConfig, ArmLinkSettings):
     # T:102 servo speed (steps/s) and acceleration (100 steps/s^2); 0 = the servos' maximum
     spd: int = 0
     acc: int = 0
-    # Torque off drops the arm under gravity (facts §2.1): off by default, the servos then hold the last target.
+    # Torque off drops the arm under gravity (hardware §2.1): off by default, the servos then hold the last target.
     disable_torque_on_disconnect: bool = False
     cameras: dict[str, CameraConfig] = field(default_factory=dict)

@@ -1,12 +1,12 @@
-"""Typed FW-250108 commands (facts §2) and the one gate that turns a command into bytes: :func:`encode`.
+"""Typed FW-250108 commands (hardware §2) and the one gate that turns a command into bytes: :func:`encode`.
 
 Joint values are given in the **model frame** (the project's frame: ``HARDWARE_SAFE``, ``HOME_POSE``, policies)
 and converted to the firmware frame only in :meth:`Command.payload`: joints 1-5 are identical, the gripper is
-``firmware = pi - model`` (facts §2.8, §3.1). Speeds and accelerations are the servo fields as the firmware takes
-them: ``spd`` in steps/s and ``acc`` as the 0-254 register in 100 steps/s^2, both 0 = maximum (facts §2); convert
+``firmware = pi - model`` (hardware §2.8, §3.1). Speeds and accelerations are the servo fields as the firmware takes
+them: ``spd`` in steps/s and ``acc`` as the 0-254 register in 100 steps/s^2, both 0 = maximum (hardware §2); convert
 from rad/s with :mod:`roarm_lab.description.firmware_units`.
 
-Joint limits are *not* checked here (the firmware clamps silently to its own, wider ranges, facts §3.5): use
+Joint limits are *not* checked here (the firmware clamps silently to its own, wider ranges, hardware §3.5): use
 :mod:`roarm_lab.driver.safety` before building a motion command.
 """
 
@@ -25,56 +25,56 @@ from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.driver.errors import CommandTooLongError, DangerousCommandError, InvalidCommandError
 from roarm_lab.driver.protocol.json_numbers import as_finite_float
 
-#: Longest line (JSON + "\n") sent to the firmware. Facts §1.1: the command document is a StaticJsonDocument<256>
+#: Longest line (JSON + "\n") sent to the firmware. Hardware §1.1: the command document is a StaticJsonDocument<256>
 #: and longer commands "can fail to parse (silently)"; the facts mark the exact limit as inferred. 256 bytes of
 #: text is the conservative reading (a T:102 line is ~110 bytes).
 MAX_LINE_BYTES = 256
-#: Largest `spd` accepted: the SDK validates speed 0-4096 steps/s (facts §2.8); the servo itself tops out near
-#: 3072-3400 steps/s (facts §3.6).
+#: Largest `spd` accepted: the SDK validates speed 0-4096 steps/s (hardware §2.8); the servo itself tops out near
+#: 3072-3400 steps/s (hardware §3.6).
 MAX_SPD = 4096
-#: Decimals sent for radians: 1e-6 rad is far below one servo step (1.5e-3 rad, facts §3.6).
+#: Decimals sent for radians: 1e-6 rad is far below one servo step (1.5e-3 rad, hardware §3.6).
 _RAD_DECIMALS = 6
 
-#: T codes refused unless the caller passes ``allow_dangerous=True``, with the reason (facts §2.1-§2.6, §7).
+#: T codes refused unless the caller passes ``allow_dangerous=True``, with the reason (hardware §2.1-§2.6, §7).
 DANGEROUS_COMMANDS: dict[int, str] = {
     0: "emergency stop switches torque off on all servos for 10 s - the arm falls - and blocks the firmware "
-       "(facts §2.1, §7 item 3)",
-    100: "homing re-calibrates servo 13's middle offset in EEPROM (facts §2.2 T:100, §7 item 7)",
-    110: "redefines the base zero by writing the base servo's middle offset (persistent, facts §2.2 T:110)",
-    501: "changes a servo ID (persistent, facts §2.3)",
-    502: "sets a servo middle in EEPROM; id 254 broadcasts and re-zeroes every servo at once (facts §2.3)",
-    503: "writes a servo P gain to EEPROM (facts §2.3)",
-    600: "reboots the ESP32; the arm re-homes and moves (facts §2.1, §1.2)",
-    601: "flash maintenance, not needed for control (facts §2.1)",
-    602: "boot-mission maintenance, not needed for control (facts §2.1)",
-    603: "deletes the boot mission (persistent, facts §2.1)",
-    604: "erases the NVS (persistent, facts §2.1)",
-    401: "writes the Wi-Fi boot mode to flash (facts §2.6)",
-    402: "starts an access point with new credentials (facts §2.6)",
-    403: "joins a network with credentials (facts §2.6)",
-    404: "sets AP+STA credentials (facts §2.6)",
-    405: "prints the Wi-Fi passwords in clear (facts §2.6)",
-    406: "saves the Wi-Fi settings to flash (facts §2.6)",
-    407: "sets and saves Wi-Fi credentials (facts §2.6)",
-    408: "disconnects Wi-Fi, cutting HTTP control (facts §2.6)",
-    201: "creates a flash file (facts §2.4)",
-    203: "deletes a flash file (facts §2.4)",
-    204: "edits a flash file (facts §2.4)",
-    205: "edits a flash file (facts §2.4)",
-    206: "edits a flash file (facts §2.4)",
-    208: "edits a flash file (facts §2.4)",
-    **{t: "edits a stored mission, e.g. the boot mission played at every boot (facts §2.4)" for t in range(220, 232)
+       "(hardware §2.1, §7 item 3)",
+    100: "homing re-calibrates servo 13's middle offset in EEPROM (hardware §2.2 T:100, §7 item 7)",
+    110: "redefines the base zero by writing the base servo's middle offset (persistent, hardware §2.2 T:110)",
+    501: "changes a servo ID (persistent, hardware §2.3)",
+    502: "sets a servo middle in EEPROM; id 254 broadcasts and re-zeroes every servo at once (hardware §2.3)",
+    503: "writes a servo P gain to EEPROM (hardware §2.3)",
+    600: "reboots the ESP32; the arm re-homes and moves (hardware §2.1, §1.2)",
+    601: "flash maintenance, not needed for control (hardware §2.1)",
+    602: "boot-mission maintenance, not needed for control (hardware §2.1)",
+    603: "deletes the boot mission (persistent, hardware §2.1)",
+    604: "erases the NVS (persistent, hardware §2.1)",
+    401: "writes the Wi-Fi boot mode to flash (hardware §2.6)",
+    402: "starts an access point with new credentials (hardware §2.6)",
+    403: "joins a network with credentials (hardware §2.6)",
+    404: "sets AP+STA credentials (hardware §2.6)",
+    405: "prints the Wi-Fi passwords in clear (hardware §2.6)",
+    406: "saves the Wi-Fi settings to flash (hardware §2.6)",
+    407: "sets and saves Wi-Fi credentials (hardware §2.6)",
+    408: "disconnects Wi-Fi, cutting HTTP control (hardware §2.6)",
+    201: "creates a flash file (hardware §2.4)",
+    203: "deletes a flash file (hardware §2.4)",
+    204: "edits a flash file (hardware §2.4)",
+    205: "edits a flash file (hardware §2.4)",
+    206: "edits a flash file (hardware §2.4)",
+    208: "edits a flash file (hardware §2.4)",
+    **{t: "edits a stored mission, e.g. the boot mission played at every boot (hardware §2.4)" for t in range(220, 232)
        if t != 221},
-    241: "runs a stored mission step: arbitrary stored motion (facts §2.4)",
-    242: "plays a stored mission: arbitrary stored motion, blocking (facts §2.4)",
-    301: "makes this arm an ESP-NOW leader that drives other arms (facts §2.5)",
-    305: "sends a command to other arms over ESP-NOW (facts §2.5)",
-    306: "sends a command to other arms over ESP-NOW (facts §2.5)",
+    241: "runs a stored mission step: arbitrary stored motion (hardware §2.4)",
+    242: "plays a stored mission: arbitrary stored motion, blocking (hardware §2.4)",
+    301: "makes this arm an ESP-NOW leader that drives other arms (hardware §2.5)",
+    305: "sends a command to other arms over ESP-NOW (hardware §2.5)",
+    306: "sends a command to other arms over ESP-NOW (hardware §2.5)",
 }
 
 
 class InfoPrint(enum.IntEnum):
-    """`T:605` modes (facts §1.1). The firmware boots in STREAM and goes back to it after every reset."""
+    """`T:605` modes (hardware §1.1). The firmware boots in STREAM and goes back to it after every reset."""
 
     QUIET = 0
     DEBUG_ECHO = 1  # debug text and an echo of every received line
@@ -99,7 +99,7 @@ class Command(ABC):
 
 
 def encode(command: Command, *, allow_dangerous: bool = False) -> bytes:
-    """The bytes of one command line (JSON + ``\\n``, facts §1.1), or a typed refusal.
+    """The bytes of one command line (JSON + ``\\n``, hardware §1.1), or a typed refusal.
 
     Raises :class:`DangerousCommandError` for the codes in :data:`DANGEROUS_COMMANDS` unless
     ``allow_dangerous``, and :class:`CommandTooLongError` beyond :data:`MAX_LINE_BYTES`.
@@ -111,7 +111,7 @@ def encode(command: Command, *, allow_dangerous: bool = False) -> bytes:
     if len(line) > MAX_LINE_BYTES:
         raise CommandTooLongError(
             f"T:{command.code} line is {len(line)} bytes; the firmware's JSON buffer takes at most {MAX_LINE_BYTES} "
-            "(facts §1.1) and would drop it silently"
+            "(hardware §1.1) and would drop it silently"
         )
     return line
 
@@ -142,7 +142,7 @@ def _rad(x: float) -> float:
 
 
 def _gripper_firmware_rad(opening: float) -> float:
-    """Model gripper opening (0 = closed) -> firmware rad (pi = closed), facts §2.8."""
+    """Model gripper opening (0 = closed) -> firmware rad (pi = closed), hardware §2.8."""
     return math.pi - opening
 
 
@@ -151,7 +151,7 @@ def _gripper_firmware_rad(opening: float) -> float:
 
 @dataclass(frozen=True)
 class RequestFeedback(Command):
-    """`T:105`: fresh servo read, answered with one `T:1051` line (facts §2.2, §2.7)."""
+    """`T:105`: fresh servo read, answered with one `T:1051` line (hardware §2.2, §2.7)."""
 
     T: ClassVar[int] = 105
 
@@ -161,7 +161,7 @@ class RequestFeedback(Command):
 
 @dataclass(frozen=True)
 class MoveJoints(Command):
-    """`T:102`: all six joints at once, one servo sync-write (facts §2.2). ``positions`` in model rad, JOINT_NAMES
+    """`T:102`: all six joints at once, one servo sync-write (hardware §2.2). ``positions`` in model rad, JOINT_NAMES
     order. Missing fields would be read as 0 by the firmware, so all six are always sent."""
 
     T: ClassVar[int] = 102
@@ -185,7 +185,7 @@ class MoveJoints(Command):
 
 @dataclass(frozen=True)
 class MoveJoint(Command):
-    """`T:101`: one joint (facts §2.2; M3 numbering 1 base ... 6 gripper). ``position`` in model rad."""
+    """`T:101`: one joint (hardware §2.2; M3 numbering 1 base ... 6 gripper). ``position`` in model rad."""
 
     T: ClassVar[int] = 101
     joint: str
@@ -207,7 +207,7 @@ class MoveJoint(Command):
 
 @dataclass(frozen=True)
 class MoveGripper(Command):
-    """`T:106`: gripper position (facts §2.2). ``opening`` in model rad: 0 = closed, 1.5 = open."""
+    """`T:106`: gripper position (hardware §2.2). ``opening`` in model rad: 0 = closed, 1.5 = open."""
 
     T: ClassVar[int] = 106
     opening: float
@@ -224,7 +224,7 @@ class MoveGripper(Command):
 
 @dataclass(frozen=True)
 class _CartesianGoal(Command):
-    """TCP goal in the firmware frame: mm, origin on the base axis at shoulder-pitch height (facts §2.7, §3.4);
+    """TCP goal in the firmware frame: mm, origin on the base axis at shoulder-pitch height (hardware §2.7, §3.4);
     ``pitch`` as the feedback's `tit` (0 horizontal, + down), ``roll`` rad, ``gripper`` model rad (0 = closed)."""
 
     x_mm: float
@@ -245,10 +245,10 @@ class _CartesianGoal(Command):
 
 @dataclass(frozen=True)
 class MoveToPose(_CartesianGoal):
-    """`T:104`: eased Cartesian interpolation, **blocking** the firmware until done (facts §2.2, §1.4)."""
+    """`T:104`: eased Cartesian interpolation, **blocking** the firmware until done (hardware §2.2, §1.4)."""
 
     T: ClassVar[int] = 104
-    speed: float = 0.25  # the firmware's relative interpolation speed (facts §2.2: default 0.25)
+    speed: float = 0.25  # the firmware's relative interpolation speed (hardware §2.2: default 0.25)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -262,7 +262,7 @@ class MoveToPose(_CartesianGoal):
 @dataclass(frozen=True)
 class MoveToPoseDirect(_CartesianGoal):
     """`T:1041`: one IK solve and sync write, no interpolation. Servo speed/acc come from whatever the last
-    T:102/T:122 left in the firmware's shared arrays (facts §2.2, §7 item 6)."""
+    T:102/T:122 left in the firmware's shared arrays (hardware §2.2, §7 item 6)."""
 
     T: ClassVar[int] = 1041
 
@@ -272,7 +272,7 @@ class MoveToPoseDirect(_CartesianGoal):
 
 @dataclass(frozen=True)
 class SetGripperTorque(Command):
-    """`T:107`: gripper torque limit, permille of maximum, 50-1000; 300 after boot (facts §2.2)."""
+    """`T:107`: gripper torque limit, permille of maximum, 50-1000; 300 after boot (hardware §2.2)."""
 
     T: ClassVar[int] = 107
     permille: int
@@ -286,8 +286,8 @@ class SetGripperTorque(Command):
 
 @dataclass(frozen=True)
 class SetJointTorqueLimits(Command):
-    """`T:112` dynamic adaptation (facts §2.2): ``enabled`` -> per-joint torque limits (permille, 50-1000, JOINT_NAMES
-    order) so the arm yields to external force; disabled -> all 1000. FW-250108 bug: wrist and roll get the
+    """`T:112` dynamic adaptation (hardware §2.2): ``enabled`` -> per-joint torque limits (permille, 50-1000,
+    JOINT_NAMES order) so the arm yields to external force; disabled -> all 1000. FW-250108 bug: wrist and roll get the
     *elbow* value; their own fields are ignored."""
 
     T: ClassVar[int] = 112
@@ -307,7 +307,7 @@ class SetJointTorqueLimits(Command):
 
 @dataclass(frozen=True)
 class SetTorque(Command):
-    """`T:210`: torque on/off on all servos, gripper included (facts §2.2). Off: the arm can be moved by hand."""
+    """`T:210`: torque on/off on all servos, gripper included (hardware §2.2). Off: the arm can be moved by hand."""
 
     T: ClassVar[int] = 210
     enabled: bool
@@ -318,7 +318,8 @@ class SetTorque(Command):
 
 @dataclass(frozen=True)
 class SetInfoPrint(Command):
-    """`T:605`: InfoPrint mode, RAM only (facts §1.1). Send QUIET after every connect or reset (facts §7 item 1)."""
+    """`T:605`: InfoPrint mode, RAM only (hardware §1.1). Send QUIET after every connect or reset
+    (hardware §7 item 1)."""
 
     T: ClassVar[int] = 605
     mode: InfoPrint
@@ -335,7 +336,7 @@ class SetInfoPrint(Command):
 
 @dataclass(frozen=True)
 class EmergencyStop(Command):
-    """`T:0`: torque off on all servos for 10 s, blocking, then back on (facts §2.1). The arm falls; it is in
+    """`T:0`: torque off on all servos for 10 s, blocking, then back on (hardware §2.1). The arm falls; it is in
     :data:`DANGEROUS_COMMANDS` so it needs ``allow_dangerous=True``."""
 
     T: ClassVar[int] = 0

@@ -1,4 +1,4 @@
-"""The `T:1051` feedback message (facts §2.7): the reply to `T:105` and each line of the InfoPrint=2 stream."""
+"""The `T:1051` feedback message (hardware §2.7): the reply to `T:105` and each line of the InfoPrint=2 stream."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Feedback:
     ``tcp_mm``: x, y, z of the firmware's FK of the measured angles, mm, z measured from the shoulder-pitch axis.
     ``tool_pitch``: `tit` = s + e + t - pi/2 (0 horizontal, + down). ``firmware_rad``: b, s, e, t, r, g in the
     firmware joint convention (gripper ~pi = closed). ``loads``: tB..tG, permille of servo output, sign = direction;
-    `tS` is load(12) - load(13) with a stale ID-13 value (facts §2.7, §7 item 8).
+    `tS` is load(12) - load(13) with a stale ID-13 value (hardware §2.7, §7 item 8).
     """
 
     tcp_mm: tuple[float, float, float]
@@ -51,24 +51,24 @@ class Feedback:
 
     @property
     def steps(self) -> tuple[int, ...]:
-        """The servo steps these angles correspond to (shoulder = driving servo 12, facts §3.1)."""
+        """The servo steps these angles correspond to (shoulder = driving servo 12, hardware §3.1)."""
         return tuple(int(s) for s in firmware_rad_to_steps(self.firmware_rad))
 
     @property
     def is_dead_bus(self) -> bool:
-        """Every joint reads as servo step 0: the servo bus is not answering (facts §2.7)."""
+        """Every joint reads as servo step 0: the servo bus is not answering (hardware §2.7)."""
         return bool(np.all(np.abs(np.subtract(self.firmware_rad, DEAD_BUS_FIRMWARE_RAD)) <= _DEAD_BUS_TOLERANCE))
 
     @classmethod
     def from_json_obj(cls, obj: Mapping[str, Any]) -> Feedback:
-        """Parse a decoded JSON object. Requires exactly the facts §2.7 keys, numeric and finite (key order is not
+        """Parse a decoded JSON object. Requires exactly the hardware §2.7 keys, numeric and finite (key order is not
         required: a firmware build with another ArduinoJson version may reorder them)."""
         if obj.get("T") != FEEDBACK_T or isinstance(obj.get("T"), bool):
             raise MalformedFeedbackError(f"not a T:{FEEDBACK_T} message: T = {obj.get('T')!r}")
         keys = set(obj)
         if keys != set(FEEDBACK_KEYS):
             missing, extra = set(FEEDBACK_KEYS) - keys, keys - set(FEEDBACK_KEYS)
-            raise MalformedFeedbackError(f"T:1051 keys differ from facts §2.7: missing {sorted(missing)}, "
+            raise MalformedFeedbackError(f"T:1051 keys differ from hardware §2.7: missing {sorted(missing)}, "
                                          f"unexpected {sorted(extra)}")
         values = {}
         for key in FEEDBACK_KEYS[1:]:
@@ -84,7 +84,7 @@ class Feedback:
         )
 
     def to_json_obj(self) -> dict[str, Any]:
-        """The message as the firmware emits it, keys in the facts §2.7 order (loads as integers)."""
+        """The message as the firmware emits it, keys in the hardware §2.7 order (loads as integers)."""
         values: Sequence[Any] = (
             FEEDBACK_T, *self.tcp_mm, self.tool_pitch, *self.firmware_rad, *(round(x) for x in self.loads)
         )

@@ -1,6 +1,6 @@
 """Incremental reader of the arm's serial output: bytes in, typed messages out.
 
-What arrives on the wire (facts §1.1-§1.3): `\\r\\n`-terminated lines of JSON, the ESP32 boot banner and the
+What arrives on the wire (hardware §1.1-§1.3): `\\r\\n`-terminated lines of JSON, the ESP32 boot banner and the
 boot-mission dump, the InfoPrint=2 stream of `T:1051` lines, human text, frames torn or merged by the firmware or
 by a reset (two half-frames without a `}\\r\\n{` boundary), and arbitrary noise. The reader never raises on input:
 whatever it cannot use is skipped and counted in :attr:`MessageReader.stats`.
@@ -29,7 +29,7 @@ from roarm_lab.driver.protocol.feedback import FEEDBACK_T, Feedback
 #: Longest line kept. T:1051 is ~230 bytes; file and Wi-Fi dumps are longer but not needed for control.
 DEFAULT_MAX_LINE_BYTES = 4096
 
-#: Text that only appears while the arm boots (facts §1.3): ESP32 ROM banner lines (general ESP32 behaviour; the
+#: Text that only appears while the arm boots (hardware §1.3): ESP32 ROM banner lines (general ESP32 behaviour; the
 #: exact text varies, these two fields do not) and the firmware's boot servo check.
 _BOOT_MARKERS = re.compile(
     r"rst:0x[0-9a-fA-F]+|ets \w{3} +\d+ \d{4}|All bus servos status checked\.|Bus servos status check: failed\."
@@ -45,7 +45,7 @@ class JsonMessage:
 
 @dataclass(frozen=True)
 class BootNotice:
-    """A line that shows the arm is booting: it was reset (facts §1.2, §1.3)."""
+    """A line that shows the arm is booting: it was reset (hardware §1.2, §1.3)."""
 
     text: str
 

@@ -28,7 +28,7 @@ class ArmTransport(ABC):
 
         ``feedback_first``: request the feedback just *before* the command instead. Either reading is taken before
         the servos have moved toward the command, but on a full-duplex serial line the reply then travels while
-        the command is still arriving: ~11 ms sooner at 115200 baud for a T:102 (facts §1.1)."""
+        the command is still arriving: ~11 ms sooner at 115200 baud for a T:102 (hardware §1.1)."""
 
     @abstractmethod
     def close(self) -> None:

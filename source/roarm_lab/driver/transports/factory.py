@@ -22,5 +22,5 @@ def open_transport(port: str | None = None, http_host: str | None = None, *, str
             return StreamingSerialTransport(port, **options)
         return SerialTransport(port, **options)
     if stream:
-        raise ValueError("HTTP has no feedback stream (facts §1.4): each reading is a T:105 request")
+        raise ValueError("HTTP has no feedback stream (hardware §1.4): each reading is a T:105 request")
     return HttpTransport(http_host, **options)

@@ -1,8 +1,8 @@
-"""HTTP to the arm's web server (facts §1.4): `GET http://<ip>/js?json=<JSON>`, reply body = JSON.
+"""HTTP to the arm's web server (hardware §1.4): `GET http://<ip>/js?json=<JSON>`, reply body = JSON.
 
 No reset on connect and no stream to read past; every command is one request, so :meth:`HttpTransport.exchange`
-costs two round trips (users measure ~3 Hz over Wi-Fi, facts §1.5). Proxies from the environment are bypassed:
-the arm is on the local network. The arm has no authentication (facts §1.4).
+costs two round trips (users measure ~3 Hz over Wi-Fi, hardware §1.5). Proxies from the environment are bypassed:
+the arm is on the local network. The arm has no authentication (hardware §1.4).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from roarm_lab.driver.transports.base import ArmTransport
 class HttpTransport(ArmTransport):
     """``host`` is an IP or name, optionally ``:port`` (default 80) or a full ``http://`` base URL.
 
-    On open it turns the InfoPrint=2 stream off (it also slows the web handling, facts §1.1) and reads one feedback
+    On open it turns the InfoPrint=2 stream off (it also slows the web handling, hardware §1.1) and reads one feedback
     to check the arm answers (``check=False`` skips both).
     """
 

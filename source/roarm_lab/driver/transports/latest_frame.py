@@ -1,6 +1,6 @@
 """The freshest `T:1051` frame of the InfoPrint=2 stream, handed from the thread that reads the port to the ones
 that use it. Older frames are dropped as newer ones arrive: a controller wants the newest state, never a backlog
-(facts §1.1: a stream nobody drains fills the OS buffer with stale frames)."""
+(hardware §1.1: a stream nobody drains fills the OS buffer with stale frames)."""
 
 from __future__ import annotations
 

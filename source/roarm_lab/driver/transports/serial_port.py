@@ -1,6 +1,6 @@
 """USB serial (or any pyserial URL: ``socket://``, ``rfc2217://``) to the arm, with the facts' connect sequence.
 
-On open (facts §1.2, §7 items 1-2): clear RTS then DTR (the ESP32 auto-reset circuit resets on DTR=0/RTS=1, so
+On open (hardware §1.2, §7 items 1-2): clear RTS then DTR (the ESP32 auto-reset circuit resets on DTR=0/RTS=1, so
 RTS goes first; this board may reset on open anyway), wait out a boot if one happens (banner, then the first
 feedback line), switch the InfoPrint=2 stream off with `T:605 cmd 0` and discard what is in flight. Requests are
 then `T:105` -> `T:1051` with a timeout and retries; stray stream lines and text are tolerated. A boot banner seen
@@ -21,8 +21,8 @@ from roarm_lab.driver.protocol.feedback import Feedback
 from roarm_lab.driver.protocol.reader import BootNotice, Message, MessageReader
 from roarm_lab.driver.transports.base import ArmTransport
 
-DEFAULT_BAUD = 115200  # facts §1.1
-#: Worst-case boot: "several seconds", plus up to 15 s of Wi-Fi STA attempt (facts §1.2, §1.4).
+DEFAULT_BAUD = 115200  # hardware §1.1
+#: Worst-case boot: "several seconds", plus up to 15 s of Wi-Fi STA attempt (hardware §1.2, §1.4).
 DEFAULT_BOOT_TIMEOUT_S = 30.0
 _FEEDBACK_LINE_BYTES = 250  # a T:1051 line is ~230 bytes
 
@@ -99,7 +99,7 @@ class SerialTransport(ArmTransport):
 
     def resync(self, quiet_s: float = 0.5, max_s: float = 15.0) -> int:
         """Read and drop input until the line has been silent for ``quiet_s`` (at most ``max_s``); returns the
-        number of feedback lines dropped. Use after a TransportTimeoutError: T:1051 carries no request id (facts
+        number of feedback lines dropped. Use after a TransportTimeoutError: T:1051 carries no request id (hardware
         §1.1), so a reply that arrives after its timeout would otherwise answer the next request."""
         with self._lock:
             self._check_usable()
@@ -124,7 +124,7 @@ class SerialTransport(ArmTransport):
     # ------------------------------------------------------------------ connect sequence
 
     def _release_reset_lines(self) -> None:
-        # RTS first, then DTR (facts §1.2). Pseudo-terminals and sockets have no modem lines.
+        # RTS first, then DTR (hardware §1.2). Pseudo-terminals and sockets have no modem lines.
         for line in ("rts", "dtr"):
             try:
                 setattr(self._ser, line, False)

@@ -1,15 +1,15 @@
-"""USB serial with the InfoPrint=2 feedback stream left on as the state source (facts §7 item 1: "parse the stream
+"""USB serial with the InfoPrint=2 feedback stream left on as the state source (hardware §7 item 1: "parse the stream
 and treat it as the state source").
 
 Connecting is :class:`SerialTransport`'s sequence (reset lines, wait out a boot); then `T:605 cmd 2` turns the
 stream on in case it was off. A background thread reads the port all the time, so the OS RX buffer never fills with
-stale frames (facts §1.1), and keeps only the newest complete, valid frame with its arrival time
+stale frames (hardware §1.1), and keeps only the newest complete, valid frame with its arrival time
 (:class:`LatestFrame`); the :class:`MessageReader` skips torn and merged frames and text. A boot banner means the arm
 rebooted: ArmResetError until :meth:`StreamingSerialTransport.reinitialize`; a failed read is a DisconnectedError.
 Commands are written without waiting for anything: the UART is full duplex, so they do not compete with the stream.
 
 At 115200 baud a frame is ~170-230 bytes, so the stream brings at most ~50-65 frames/s however fast the firmware
-loops (facts §1.1). T:1051 carries no sequence number or timestamp, so a constant delay between the firmware and
+loops (hardware §1.1). T:1051 carries no sequence number or timestamp, so a constant delay between the firmware and
 this host is invisible here; gaps are not (the caller's watchdog, on frame ages).
 """
 
@@ -94,7 +94,7 @@ class StreamingSerialTransport(SerialTransport):
     def exchange(self, command: Command, *, allow_dangerous: bool = False, feedback_first: bool = False) -> Feedback:
         """The command with a frame: the newest one before it (``feedback_first``), or one from a firmware loop
         iteration that began after the command arrived, so, like a T:105 reply, it shows the command was read.
-        The firmware reads commands before emitting each line (facts §1.1), but the first frame after the write may
+        The firmware reads commands before emitting each line (hardware §1.1), but the first frame after the write may
         come from an iteration that began before it: the second one cannot."""
         if feedback_first:
             fb = self.latest_feedback(self._frame_wait_s).feedback

@@ -1,7 +1,7 @@
 """Action mapping: raw policy output -> joint position targets, the same on the real arm.
 
-target = DEFAULT_POSE + scale * action, clipped to the hardware-safe limits (facts §3.5). The runner on the real
-arm applies exactly this, then converts to firmware units. The default pose is the firmware home pose (facts
+target = DEFAULT_POSE + scale * action, clipped to the hardware-safe limits (hardware §3.5). The runner on the real
+arm applies exactly this, then converts to firmware units. The default pose is the firmware home pose (hardware
 §3.2) with the gripper half open: a zero-mean policy then explores open and closed jaws alike.
 """
 
