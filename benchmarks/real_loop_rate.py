@@ -36,7 +36,8 @@ import torch
 
 from roarm_lab.deploy import PolicyPackage
 from roarm_lab.deploy.export import export_policy_package
-from roarm_lab.driver import REQUEST, STREAM, ArmLinkSettings, ArmSession, SafetyLayer, StreamingSerialTransport
+from roarm_lab.driver import REQUEST, STREAM, ArmLinkSettings, ArmSession, SafetyLayer
+from roarm_lab.driver.transports.serial_stream import StreamingSerialTransport
 from roarm_lab.runner.control_loop import ControlLoop, LoopConfig, LoopStats
 from roarm_lab.runner.feedback_tracker import FeedbackTracker
 from roarm_lab.runner.gc_freeze import frozen_heap

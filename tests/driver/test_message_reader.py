@@ -8,7 +8,8 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roarm_lab.driver import BootNotice, Feedback, JsonMessage, MessageReader
+from roarm_lab.driver import Feedback
+from roarm_lab.driver.protocol.reader import BootNotice, JsonMessage, MessageReader
 
 KEYS = "T, x, y, z, tit, b, s, e, t, r, g, tB, tS, tE, tT, tR, tG".split(", ")  # hardware §2.7
 

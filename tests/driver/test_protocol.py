@@ -8,20 +8,21 @@ import math
 import pytest
 
 from roarm_lab.description import HOME_POSE, JOINT_NAMES
-from roarm_lab.driver import (
-    DANGEROUS_COMMANDS,
-    MAX_LINE_BYTES,
+from roarm_lab.driver import Feedback, MoveGripper, MoveJoints, SetTorque
+from roarm_lab.driver.errors import (
     CommandTooLongError,
     DangerousCommandError,
-    EmergencyStop,
-    Feedback,
-    InfoPrint,
     InvalidCommandError,
     JointLimitError,
     MalformedFeedbackError,
-    MoveGripper,
+)
+from roarm_lab.driver.motion import move_duration, move_joints_command
+from roarm_lab.driver.protocol.commands import (
+    DANGEROUS_COMMANDS,
+    MAX_LINE_BYTES,
+    EmergencyStop,
+    InfoPrint,
     MoveJoint,
-    MoveJoints,
     MoveToPose,
     MoveToPoseDirect,
     RawCommand,
@@ -29,12 +30,9 @@ from roarm_lab.driver import (
     SetGripperTorque,
     SetInfoPrint,
     SetJointTorqueLimits,
-    SetTorque,
-    check_within_limits,
-    clamp_to_limits,
     encode,
 )
-from roarm_lab.driver.motion import move_duration, move_joints_command
+from roarm_lab.driver.safety import check_within_limits, clamp_to_limits
 
 # hardware §2.7: "Key order as emitted (ArduinoJson insertion order)"
 FACTS_FEEDBACK_ORDER = "T, x, y, z, tit, b, s, e, t, r, g, tB, tS, tE, tT, tR, tG".split(", ")

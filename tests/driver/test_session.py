@@ -11,15 +11,8 @@ from emulated_arm import FAST, emulator
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, T102_FIELDS, firmware_to_model_rad
-from roarm_lab.driver import (
-    REQUEST,
-    STREAM,
-    ArmLinkSettings,
-    ArmSession,
-    DisconnectedError,
-    MoveJoints,
-    StaleStreamError,
-)
+from roarm_lab.driver import REQUEST, STREAM, ArmLinkSettings, ArmSession, MoveJoints
+from roarm_lab.driver.errors import DisconnectedError, StaleStreamError
 from roarm_lab.driver.session import HOLD_ACC, HOLD_SPD
 from roarm_lab.emulator import EmulatorHttpServer
 

@@ -10,19 +10,18 @@ from emulated_arm import FAST, emulator
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP
-from roarm_lab.driver import (
+from roarm_lab.driver import MoveJoints, SetTorque
+from roarm_lab.driver.errors import (
     ArmResetError,
     DangerousCommandError,
     DisconnectedError,
-    EmergencyStop,
-    HttpTransport,
-    MoveJoints,
-    SerialTransport,
-    SetTorque,
     TransportError,
     TransportTimeoutError,
-    open_transport,
 )
+from roarm_lab.driver.protocol.commands import EmergencyStop
+from roarm_lab.driver.transports.factory import open_transport
+from roarm_lab.driver.transports.http_api import HttpTransport
+from roarm_lab.driver.transports.serial_port import SerialTransport
 from roarm_lab.emulator import Emulator, EmulatorConfig, EmulatorHttpServer, Faults
 
 pytestmark = pytest.mark.pty

@@ -12,7 +12,9 @@ from emulated_arm import FAST, emulator
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, model_to_firmware_rad
-from roarm_lab.driver import BootNotice, Feedback, JsonMessage, MessageReader, SerialTransport
+from roarm_lab.driver import Feedback
+from roarm_lab.driver.protocol.reader import BootNotice, JsonMessage, MessageReader
+from roarm_lab.driver.transports.serial_port import SerialTransport
 from roarm_lab.emulator import ArmVariation, EmulatorConfig, Faults, FirmwareCore
 from roarm_lab.kinematics import tcp_firmware_mm
 

@@ -13,8 +13,8 @@ from roarm_lab import kinematics
 from roarm_lab.description import HARDWARE_SAFE, HOME_POSE
 from roarm_lab.description.firmware_units import DEAD_BUS_FIRMWARE_RAD, model_to_firmware_rad
 from roarm_lab.driver import Feedback, SafetyLayer
-from roarm_lab.runner import StaleFeedbackError, UnsafeStartError
 from roarm_lab.runner.control_loop import LoopStats
+from roarm_lab.runner.errors import StaleFeedbackError, UnsafeStartError
 from roarm_lab.runner.gc_freeze import frozen_heap
 from roarm_lab.runner.run import DEFAULT_REACH_TARGET
 from roarm_lab.runner.scheduler import RateScheduler

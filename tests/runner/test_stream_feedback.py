@@ -18,19 +18,12 @@ from roarm_lab.cli.play_real import main as play_real_main
 from roarm_lab.deploy.metadata import INPUT_NAME, OUTPUT_NAME, build_metadata, write_metadata
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, T102_FIELDS, model_to_firmware_rad
-from roarm_lab.driver import (
-    ArmResetError,
-    DisconnectedError,
-    InfoPrint,
-    MoveJoints,
-    RequestFeedback,
-    SetInfoPrint,
-    SetTorque,
-    StaleStreamError,
-    StreamingSerialTransport,
-    open_transport,
-)
+from roarm_lab.driver import MoveJoints, SetTorque
+from roarm_lab.driver.errors import ArmResetError, DisconnectedError, StaleStreamError
+from roarm_lab.driver.protocol.commands import InfoPrint, RequestFeedback, SetInfoPrint
 from roarm_lab.driver.session import HOLD_SPD
+from roarm_lab.driver.transports.factory import open_transport
+from roarm_lab.driver.transports.serial_stream import StreamingSerialTransport
 from roarm_lab.emulator import Emulator, EmulatorConfig, Faults
 from roarm_lab.runner.run_log import read_steps
 
@@ -266,14 +259,15 @@ def test_a_stale_stream_trips_the_watchdog(tiny_policy, emu, tmp_path, capsys, f
     assert time.monotonic() - t0 < 4.0  # stopped long before --duration
 
 
-def test_link_lost_mid_run_stops_within_three_periods(tiny_policy, emu, tmp_path, capsys):
+@pytest.mark.parametrize("feedback", ["stream", "request"])
+def test_link_lost_mid_run_stops_within_three_periods(tiny_policy, emu, tmp_path, capsys, feedback):
     log = tmp_path / "log"
 
     def unplug():
         emu.config.faults.disconnect_after_lines = 0
 
     trigger = when_steps_logged(log, 10, unplug)
-    assert play(emu, tiny_policy, log, duration=5.0) == 1
+    assert play(emu, tiny_policy, log, "--feedback", feedback, duration=5.0) == 1
     trigger.join()
     summary, steps = summary_of(log), read_steps(log)
     assert "DisconnectedError" in summary["outcome"] and "DisconnectedError" in capsys.readouterr().err

@@ -24,14 +24,14 @@ from roarm_lab.driver import (
     ArmLinkSettings,
     ArmSession,
     Feedback,
-    JointLimitError,
     MoveGripper,
     MoveJoints,
     RealArmError,
     SetTorque,
-    clamp_to_limits,
 )
+from roarm_lab.driver.errors import JointLimitError
 from roarm_lab.driver.motion import move_and_wait, move_duration, move_joints_command, wait_until_reached
+from roarm_lab.driver.safety import clamp_to_limits
 from roarm_lab.driver.session import DEFAULT_ACCEL_RAD_S2, DEFAULT_SPEED_RAD_S
 from roarm_lab.driver.transports.serial_port import DEFAULT_BAUD, DEFAULT_BOOT_TIMEOUT_S
 

@@ -18,70 +18,11 @@ the policy runner (:mod:`roarm_lab.runner`) sit on top of it.
         arm.send(MoveJoints(q, spd=0, acc=0))    # written; nothing waits for an answer
 """
 
-from roarm_lab.driver.errors import (
-    ArmResetError,
-    CommandRefusedError,
-    CommandTooLongError,
-    DangerousCommandError,
-    DisconnectedError,
-    InvalidCommandError,
-    JointLimitError,
-    MalformedFeedbackError,
-    MalformedReplyError,
-    MotionTimeoutError,
-    ProtocolError,
-    RealArmError,
-    StaleStreamError,
-    TransportError,
-    TransportTimeoutError,
-)
-from roarm_lab.driver.protocol.commands import (
-    DANGEROUS_COMMANDS,
-    MAX_LINE_BYTES,
-    Command,
-    EmergencyStop,
-    InfoPrint,
-    MoveGripper,
-    MoveJoint,
-    MoveJoints,
-    MoveToPose,
-    MoveToPoseDirect,
-    RawCommand,
-    RequestFeedback,
-    SetGripperTorque,
-    SetInfoPrint,
-    SetJointTorqueLimits,
-    SetTorque,
-    encode,
-)
+from roarm_lab.driver.errors import RealArmError
+from roarm_lab.driver.protocol.commands import MoveGripper, MoveJoints, SetTorque
 from roarm_lab.driver.protocol.feedback import Feedback
-from roarm_lab.driver.protocol.reader import BootNotice, JsonMessage, MessageReader
-from roarm_lab.driver.safety import (
-    SafeCommand,
-    SafetyConfig,
-    SafetyLayer,
-    WorkspaceBox,
-    check_within_limits,
-    clamp_to_limits,
-    limit_violations,
-)
+from roarm_lab.driver.safety import SafetyConfig, SafetyLayer, WorkspaceBox
 from roarm_lab.driver.session import FEEDBACK_MODES, REQUEST, STREAM, ArmLinkSettings, ArmSession
-from roarm_lab.driver.transports.base import ArmTransport
-from roarm_lab.driver.transports.factory import open_transport
-from roarm_lab.driver.transports.http_api import HttpTransport
-from roarm_lab.driver.transports.latest_frame import LatestFrame, StampedFeedback
-from roarm_lab.driver.transports.serial_port import SerialTransport
-from roarm_lab.driver.transports.serial_stream import StreamingSerialTransport
 
-__all__ = [
-    "DANGEROUS_COMMANDS", "FEEDBACK_MODES", "MAX_LINE_BYTES", "REQUEST", "STREAM", "ArmLinkSettings", "ArmResetError",
-    "ArmSession", "ArmTransport", "BootNotice", "Command", "CommandRefusedError", "CommandTooLongError",
-    "DangerousCommandError", "DisconnectedError", "EmergencyStop", "Feedback", "HttpTransport", "InfoPrint",
-    "InvalidCommandError", "JointLimitError", "JsonMessage", "LatestFrame", "MalformedFeedbackError",
-    "MalformedReplyError", "MessageReader", "MotionTimeoutError", "MoveGripper", "MoveJoint", "MoveJoints",
-    "MoveToPose", "MoveToPoseDirect", "ProtocolError", "RawCommand", "RealArmError", "RequestFeedback", "SafeCommand",
-    "SafetyConfig", "SafetyLayer", "SerialTransport", "SetGripperTorque", "SetInfoPrint", "SetJointTorqueLimits",
-    "SetTorque", "StaleStreamError", "StampedFeedback", "StreamingSerialTransport", "TransportError",
-    "TransportTimeoutError", "WorkspaceBox", "check_within_limits", "clamp_to_limits", "encode", "limit_violations",
-    "open_transport",
-]
+__all__ = ["FEEDBACK_MODES", "REQUEST", "STREAM", "ArmLinkSettings", "ArmSession", "Feedback", "MoveGripper",
+           "MoveJoints", "RealArmError", "SafetyConfig", "SafetyLayer", "SetTorque", "WorkspaceBox"]

@@ -17,17 +17,7 @@ policy package) and ``scripts/run_lerobot_policy.py`` (a `lerobot-train` checkpo
 The safety layer itself is the driver's (:mod:`roarm_lab.driver.safety`).
 """
 
-from roarm_lab.runner.errors import (
-    PolicyOutputError,
-    RunnerError,
-    StaleFeedbackError,
-    StopRequested,
-    UnsafeStartError,
-)
-from roarm_lab.runner.policy import ArmObservation, OnnxPolicy, Policy, PolicyStep
-from roarm_lab.runner.run import ExitCode, PlayOptions, PlayResult, play
+from roarm_lab.runner.policy import OnnxPolicy, Policy
+from roarm_lab.runner.run import ExitCode, PlayOptions, play
 
-__all__ = [
-    "ArmObservation", "ExitCode", "OnnxPolicy", "PlayOptions", "PlayResult", "Policy", "PolicyOutputError",
-    "PolicyStep", "RunnerError", "StaleFeedbackError", "StopRequested", "UnsafeStartError", "play",
-]
+__all__ = ["ExitCode", "OnnxPolicy", "PlayOptions", "Policy", "play"]

@@ -14,6 +14,10 @@ from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPp
 from roarm_lab.isaaclab import rsl_rl_cfg_class_name
 from roarm_lab.tasks.registry import ENTRIES, PPOAgentCfg
 
+#: The PPO settings of :class:`PPOAgentCfg`, by the names :class:`RslRlPpoAlgorithmCfg` gives them.
+PPO_FIELDS = ("value_loss_coef", "use_clipped_value_loss", "clip_param", "entropy_coef", "num_learning_epochs",
+              "num_mini_batches", "learning_rate", "schedule", "gamma", "lam", "desired_kl", "max_grad_norm")
+
 
 def cfg_fields(task_id: str, agent: PPOAgentCfg) -> dict[str, object]:
     """The ``RslRlOnPolicyRunnerCfg`` fields an agent sets (the others keep Isaac Lab's defaults)."""
@@ -31,20 +35,7 @@ def cfg_fields(task_id: str, agent: PPOAgentCfg) -> dict[str, object]:
         ),
         "critic": RslRlMLPModelCfg(hidden_dims=list(agent.hidden_dims), activation=agent.activation,
                                    obs_normalization=True),
-        "algorithm": RslRlPpoAlgorithmCfg(
-            value_loss_coef=agent.value_loss_coef,
-            use_clipped_value_loss=agent.use_clipped_value_loss,
-            clip_param=agent.clip_param,
-            entropy_coef=agent.entropy_coef,
-            num_learning_epochs=agent.num_learning_epochs,
-            num_mini_batches=agent.num_mini_batches,
-            learning_rate=agent.learning_rate,
-            schedule=agent.schedule,
-            gamma=agent.gamma,
-            lam=agent.lam,
-            desired_kl=agent.desired_kl,
-            max_grad_norm=agent.max_grad_norm,
-        ),
+        "algorithm": RslRlPpoAlgorithmCfg(**{name: getattr(agent, name) for name in PPO_FIELDS}),
     }
 
 

@@ -3,7 +3,8 @@
 Observations and actions are ``{joint}.pos`` in model radians (:mod:`roarm_lab.lerobot_io.features`), plus one
 image per configured camera. :meth:`send_action` writes one `T:102` with all six joints after LeRobot's
 ``max_relative_target`` cap and the project's safety layer (:class:`SafetyLayer`: joint limits, step and lead
-bounds, workspace box, NaN held), and returns what was sent. The link is :class:`ArmDevice` (roarm_lab.driver).
+bounds, workspace box, NaN held), and returns what was sent. The link is the driver's
+:class:`~roarm_lab.driver.session.ArmSession` (:mod:`roarm_lab.lerobot_io.arm_plugin`, shared with the leader).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from lerobot.utils.decorators import check_if_already_connected, check_if_not_co
 
 from roarm_lab.driver.protocol.commands import MoveJoints
 from roarm_lab.driver.safety import SafetyConfig, SafetyLayer
-from roarm_lab.driver.session import ArmSession
-from roarm_lab.lerobot_io import calibration
+from roarm_lab.lerobot_io.arm_plugin import RoArmPluginMixin
 from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, features_to_joints, joint_features, joints_to_features
 
 from .config_roarm_m3_follower import RoArmM3FollowerConfig
@@ -28,15 +28,14 @@ from .config_roarm_m3_follower import RoArmM3FollowerConfig
 logger = logging.getLogger(__name__)
 
 
-class RoArmM3Follower(Robot):
+class RoArmM3Follower(RoArmPluginMixin, Robot):
     config_class = RoArmM3FollowerConfig
     name = "roarm_m3_follower"
 
     def __init__(self, config: RoArmM3FollowerConfig):
         super().__init__(config)
         self.config = config
-        self.arm = ArmSession(config)
-        self.offsets = calibration.from_lerobot(self.calibration)
+        self._init_arm()
         self.safety = SafetyLayer(SafetyConfig(margin_rad=config.margin_rad, max_step_rad=config.max_step_rad,
                                                max_lead_rad=config.max_lead_rad))
         self.cameras = make_cameras_from_configs(config.cameras)
@@ -54,21 +53,15 @@ class RoArmM3Follower(Robot):
     def is_connected(self) -> bool:
         return self.arm.is_open and all(cam.is_connected for cam in self.cameras.values())
 
-    @property
-    def is_calibrated(self) -> bool:
-        return True  # absolute encoders (see roarm_lab.lerobot_io.calibration)
-
     @check_if_already_connected
     def connect(self, calibrate: bool = True) -> None:
-        self.arm.open()
-        try:
-            self.configure()
-            for cam in self.cameras.values():
-                cam.connect()
-        except BaseException:
-            self.arm.close()
-            raise
+        self._open_arm(self._configure_and_connect_cameras)
         logger.info("%s connected on %s", self, self.config.where)
+
+    def _configure_and_connect_cameras(self) -> None:
+        self.configure()
+        for cam in self.cameras.values():
+            cam.connect()
 
     def configure(self) -> None:
         """Torque on, and the safety layer starts from the measured pose (nothing moves)."""
@@ -80,12 +73,9 @@ class RoArmM3Follower(Robot):
         offsets are stored in the calibration file; then torque on where the arm is."""
         self.arm.set_torque(False)
         try:
-            offsets = calibration.measure_offsets(self.arm, str(self))
+            self._calibrate_offsets()
         finally:
             self.arm.set_torque(True)
-        self.calibration = calibration.to_lerobot(offsets)
-        self._save_calibration()
-        self.offsets = calibration.from_lerobot(self.calibration)
         self.safety.reset(self._joints())
         logger.info("calibration saved to %s", self.calibration_fpath)
 
@@ -127,6 +117,3 @@ class RoArmM3Follower(Robot):
                 if cam.is_connected:
                     cam.disconnect()
         logger.info("%s disconnected.", self)
-
-    def _joints(self) -> np.ndarray:
-        return calibration.calibrated_joints(self.arm, self.offsets)

@@ -1,6 +1,6 @@
 """A RoArm-M3 Pro as a LeRobot leader: torque off on connect (`T:210 cmd 0`) so a hand moves it, and each action is
 its measured joints as ``{joint}.pos`` in model radians (:mod:`roarm_lab.lerobot_io.features`), the follower's
-action features. The link is :class:`ArmDevice` (roarm_lab.driver); calibration as the follower's."""
+action features. The link and the calibration are the follower's (:mod:`roarm_lab.lerobot_io.arm_plugin`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from functools import cached_property
 from lerobot.teleoperators import Teleoperator
 from lerobot.utils.decorators import check_if_already_connected, check_if_not_connected
 
-from roarm_lab.driver.session import ArmSession
-from roarm_lab.lerobot_io import calibration
+from roarm_lab.lerobot_io.arm_plugin import RoArmPluginMixin
 from roarm_lab.lerobot_io.features import joint_features, joints_to_features
 
 from .config_roarm_m3_leader import RoArmM3LeaderConfig
@@ -19,15 +18,14 @@ from .config_roarm_m3_leader import RoArmM3LeaderConfig
 logger = logging.getLogger(__name__)
 
 
-class RoArmM3Leader(Teleoperator):
+class RoArmM3Leader(RoArmPluginMixin, Teleoperator):
     config_class = RoArmM3LeaderConfig
     name = "roarm_m3_leader"
 
     def __init__(self, config: RoArmM3LeaderConfig):
         super().__init__(config)
         self.config = config
-        self.arm = ArmSession(config)
-        self.offsets = calibration.from_lerobot(self.calibration)
+        self._init_arm()
 
     @cached_property
     def action_features(self) -> dict[str, type]:
@@ -41,18 +39,9 @@ class RoArmM3Leader(Teleoperator):
     def is_connected(self) -> bool:
         return self.arm.is_open
 
-    @property
-    def is_calibrated(self) -> bool:
-        return True  # absolute encoders (see roarm_lab.lerobot_io.calibration)
-
     @check_if_already_connected
     def connect(self, calibrate: bool = True) -> None:
-        self.arm.open()
-        try:
-            self.configure()
-        except BaseException:
-            self.arm.close()
-            raise
+        self._open_arm(self.configure)
         logger.info("%s connected on %s, torque off: move it by hand", self, self.config.where)
 
     def configure(self) -> None:
@@ -61,15 +50,12 @@ class RoArmM3Leader(Teleoperator):
     def calibrate(self) -> None:
         """Interactive (``lerobot-calibrate``): hold the leader at the calibration pose and press Enter."""
         self.arm.set_torque(False)
-        offsets = calibration.measure_offsets(self.arm, str(self))
-        self.calibration = calibration.to_lerobot(offsets)
-        self._save_calibration()
-        self.offsets = calibration.from_lerobot(self.calibration)
+        self._calibrate_offsets()
         logger.info("calibration saved to %s", self.calibration_fpath)
 
     @check_if_not_connected
     def get_action(self) -> dict[str, float]:
-        return joints_to_features(calibration.calibrated_joints(self.arm, self.offsets))
+        return joints_to_features(self._joints())
 
     def send_feedback(self, feedback: dict) -> None:
         """Nothing to show: the leader has no force feedback (its servos are limp)."""
