@@ -279,6 +279,7 @@ def test_export_cli_fails_clearly_without_a_checkpoint_or_task(tmp_path, capsys)
     assert "has no model_*.pt" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_play_exports_the_evaluated_checkpoint(run_dir, tmp_path, capsys):
     out = tmp_path / "played.onnx"
     play = _cli_main("play")

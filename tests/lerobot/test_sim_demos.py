@@ -50,7 +50,7 @@ COMMAND = [sys.executable, "-m", "roarm_lab.cli.record_sim_demos"]
 PICK_PLACE, LIFT = "RoArm-PickPlace", "RoArm-Lift"
 REPO_ID = "local/test_demos"
 SEED = 3
-pytestmark = [pytest.mark.lerobot, pytest.mark.usefixtures("scratch_hf_cache")]
+pytestmark = [pytest.mark.lerobot, pytest.mark.slow, pytest.mark.usefixtures("scratch_hf_cache")]
 
 
 def child_env(tmp_path: Path, **extra) -> dict[str, str]:

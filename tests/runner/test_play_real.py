@@ -104,6 +104,7 @@ def t102s(emu: Emulator) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------------- end to end
+@pytest.mark.slow
 def test_trained_reach_policy_runs_on_the_emulated_arm(reach_package, emu, tmp_path, capsys):
     log = tmp_path / "log"
     assert play(emu, reach_package, log, plot=True) == 0
@@ -314,6 +315,7 @@ def test_object_tasks_need_a_fixed_object_position(lift_package, emu, tmp_path, 
 
 
 # ---------------------------------------------------------------------------------------------------- --record
+@pytest.mark.slow
 def test_record_appends_each_run_as_a_lerobot_episode(reach_package, emu, tmp_path):
     from lerobot.datasets import LeRobotDataset
 

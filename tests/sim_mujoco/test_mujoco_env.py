@@ -155,6 +155,7 @@ def test_the_scene_has_no_attachment_shortcut():
 
 @pytest.mark.parametrize(("task_id", "place", "min_success"), [
     ("RoArm-Lift", False, 0.8), pytest.param("RoArm-PickPlace", True, 0.7, marks=pytest.mark.slow)])
+@pytest.mark.slow
 def test_scripted_top_down_grasp_solves_the_task_by_contact(task_id, place, min_success):
     """A closed-form IK pick (no learning) reaches the task's own success condition under full randomization:
     the jaws really hold the cube, and success is reachable from the evaluation start state."""

@@ -17,6 +17,7 @@ from roarm_lab.tasks.scripted import OPEN
 N = 32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("task_id", "min_success"), [("RoArm-Lift", 0.85), ("RoArm-PickPlace", 0.8)])
 def test_reactive_picker_solves_the_task_from_home(task_id, min_success):
     env = MujocoTaskEnv(task_id, N, cfg=eval_cfg(task_id), seed=11, nthread=1)

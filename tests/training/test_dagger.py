@@ -26,6 +26,7 @@ def test_the_expert_commands_an_ik_solution_of_each_target():
                                atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_the_expert_reaches_held_out_targets_within_a_centimetre_in_simulation():
     expert = ReachIKExpert()
     env = MujocoTaskEnv(TASK, 200, cfg=eval_cfg(TASK), seed=EVAL_SEED_OFFSET, nthread=1)

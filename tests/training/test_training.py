@@ -115,6 +115,7 @@ def test_learning_curves_refuse_an_empty_directory(tmp_path):
         plot_learning_curves(tmp_path)
 
 
+@pytest.mark.slow
 def test_isaac_lab_hand_off_command_carries_the_options(tmp_path):
     """--distributed (like --video and PhysX) goes to Isaac Lab's own launcher; --print_command shows the call."""
     result = _run(*TRAIN, "--task", "RoArm-Lift", "--backend", "isaaclab", "--distributed",
