@@ -20,6 +20,22 @@ def emulator(**config) -> Emulator:
     return Emulator(EmulatorConfig(**config)).start()
 
 
+def wait_until(condition, timeout_s: float = 20.0) -> bool:
+    """Poll ``condition`` every 20 ms until it holds (True) or ``timeout_s`` passed (False): tests wait on what they
+    expect, never for a fixed time, so they hold on a loaded machine."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def arm_at(emu: Emulator, pose, tol: float) -> bool:
+    """Whether the emulated arm's true joints are within ``tol`` (rad) of ``pose``."""
+    return max(abs(a - b) for a, b in zip(emu.snapshot().q_model, pose, strict=True)) <= tol
+
+
 def summary_of(log: Path) -> dict:
     return json.loads((log / "summary.json").read_text())
 

@@ -3,11 +3,9 @@ HTTP, against the in-process firmware emulator on a real pseudo-terminal (and it
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from emulated_arm import FAST, emulator
+from emulated_arm import FAST, emulator, wait_until
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, T102_FIELDS, firmware_to_model_rad
@@ -28,15 +26,6 @@ def emu():
     assert e.crash is None
 
 
-def wait_for(condition, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def count(emu, code: int) -> int:
     return sum(1 for c in emu.snapshot().executed if c["T"] == code)
 
@@ -50,7 +39,7 @@ def test_reads_moves_and_holds_alike_in_both_feedback_modes(emu, mode):
         later = arm.read_after(first.seq)
         assert later.seq > first.seq and later.arrived >= first.arrived
         arm.send(MoveJoints(TARGET, spd=0, acc=0))
-        assert wait_for(lambda: np.allclose(arm.fresh().feedback.q_model, TARGET, atol=3 * RAD_PER_STEP))
+        assert wait_until(lambda: np.allclose(arm.fresh().feedback.q_model, TARGET, atol=3 * RAD_PER_STEP))
         assert np.allclose(arm.read().feedback.q_model, emu.snapshot().q_model, atol=RAD_PER_STEP)
         assert arm.newest is not None and arm.newest.seq >= later.seq
         assert arm.hold(HOME_POSE) == "sent (T:102 to the last measured pose)"  # confirmed by a later reading
@@ -66,7 +55,7 @@ def test_request_mode_reads_the_reply_that_came_with_the_command_without_another
         before = arm.read()
         arm.send(MoveJoints(TARGET, spd=0, acc=0), with_reading=True)
         assert arm.round_trip_s is not None and arm.round_trip_s > 0
-        assert wait_for(lambda: count(emu, 102) == 1)
+        assert wait_until(lambda: count(emu, 102) == 1)
         requests = count(emu, 105)
         reading = arm.read_after(before.seq)
         assert reading.seq == before.seq + 1 and reading is arm.newest
@@ -74,7 +63,7 @@ def test_request_mode_reads_the_reply_that_came_with_the_command_without_another
         # the reading was taken before the command: the arm was still at home
         assert np.allclose(reading.feedback.q_model, HOME_POSE, atol=RAD_PER_STEP)
         arm.read_after(reading.seq)  # a new one needs a request
-        assert wait_for(lambda: count(emu, 105) == requests + 1)
+        assert wait_until(lambda: count(emu, 105) == requests + 1)
 
 
 def test_a_stream_that_stops_is_an_error_never_a_stale_reading(emu):
@@ -82,7 +71,7 @@ def test_a_stream_that_stops_is_an_error_never_a_stale_reading(emu):
         arm.read()
         emu.config.faults.drop_line_prob = 1.0
         with pytest.raises(StaleStreamError):
-            wait_for(lambda: arm.read() is None)  # raises once the newest frame is older than 0.1 s
+            wait_until(lambda: arm.read() is None)  # raises once the newest frame is older than 0.1 s
         with pytest.raises(StaleStreamError):
             arm.read_after(arm.newest.seq, timeout_s=0.2)
 

@@ -6,7 +6,7 @@ import math
 import time
 
 import pytest
-from emulated_arm import FAST, emulator
+from emulated_arm import FAST, arm_at, emulator, wait_until
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP
@@ -202,8 +202,9 @@ def test_http_transport_against_the_emulated_web_server():
                 assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
                 assert arm.request(SetTorque(True)) is None  # hardware §1.4: null with InfoPrint != 2
                 arm.send(MoveJoints((0.3, 0.0, 1.5708, 0.0, 0.0, 0.5), spd=0, acc=0))
-                time.sleep(0.2)
-                assert arm.feedback().q_model == pytest.approx((0.3, 0.0, 1.5708, 0.0, 0.0, 0.5), abs=RAD_PER_STEP)
+                target = (0.3, 0.0, 1.5708, 0.0, 0.0, 0.5)
+                assert wait_until(lambda: arm_at(e, target, RAD_PER_STEP))
+                assert arm.feedback().q_model == pytest.approx(target, abs=RAD_PER_STEP)
                 with pytest.raises(DangerousCommandError):
                     arm.send(EmergencyStop())
             with pytest.raises(TransportError, match="404"):

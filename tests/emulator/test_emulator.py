@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from emulated_arm import FAST, emulator
+from emulated_arm import FAST, arm_at, emulator, wait_until
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, model_to_firmware_rad
@@ -237,8 +237,7 @@ def test_a_hand_moves_only_joints_whose_torque_is_off():
         moved = np.abs(np.asarray(emu.snapshot().q_model) - HOME_POSE)
         # no faster than the hand's speed (2 rad/s): base needs 0.2 s for 0.4 rad
         assert 0 < moved[0] <= emu.config.hand_speed_rad_s * (time.monotonic() - t0) + RAD_PER_STEP
-        time.sleep(0.5)
-        assert emu.snapshot().q_model == pytest.approx(pose, abs=RAD_PER_STEP)
+        assert wait_until(lambda: arm_at(emu, pose, RAD_PER_STEP))
         assert arm.feedback().q_model == pytest.approx(pose, abs=RAD_PER_STEP)  # reported like any motion
         arm.exchange(SetTorque(True))
         emu.config.hand_pose = HOME_POSE

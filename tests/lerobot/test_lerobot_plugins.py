@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from emulated_arm import emulator
+from emulated_arm import emulator, wait_until
 
 lerobot = pytest.importorskip("lerobot")
 
@@ -27,15 +27,6 @@ from roarm_lab.lerobot_io.features import JOINT_POS_KEYS, joints_to_features  # 
 pytestmark = [pytest.mark.pty, pytest.mark.lerobot]
 
 TARGET = (0.3, 0.2, 1.4, 0.1, -0.1, 0.7)
-
-
-def wait_until(condition, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def near(emu, pose, tol: float = 2 * RAD_PER_STEP) -> bool:

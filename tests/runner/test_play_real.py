@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import runpy
 import signal
 import threading
 import time
@@ -16,11 +15,12 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from emulated_arm import emulator, summary_of, when_steps_logged
+from emulated_arm import arm_at, emulator, summary_of, wait_until, when_steps_logged
 from onnx import numpy_helper
 from run_dirs import new_run
 
 from roarm_lab import kinematics
+from roarm_lab.cli.export_onnx import main as export_onnx_main
 from roarm_lab.cli.play_real import main as play_real_main
 from roarm_lab.deploy import PolicyPackage
 from roarm_lab.deploy.export import export_policy_package
@@ -36,15 +36,10 @@ from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.mdp.actions import DEFAULT_POSE
 from roarm_lab.training.policy import runner_cfg
 
-REPO = Path(__file__).resolve().parents[2]
 TASK = "RoArm-Reach"
 PERIOD_S = 1 / 30
 pytestmark = pytest.mark.pty
 MARGIN, MAX_STEP, MAX_LEAD, Z_MIN = 0.02, 0.1, 0.3, 0.03  # the safety defaults
-
-
-def script_main(name: str):
-    return runpy.run_path(str(REPO / "scripts" / name))["main"]
 
 
 PLAY_REAL = play_real_main
@@ -57,7 +52,7 @@ def reach_package(tmp_path_factory) -> Path:
     runner.learn(num_learning_iterations=2)
     runner.save(str(run / "model_1.pt"))
     out = run.parent / "reach.onnx"
-    assert script_main("export_onnx.py")(["--checkpoint", str(run), "--out", str(out)]) == 0
+    assert export_onnx_main(["--checkpoint", str(run), "--out", str(out)]) == 0
     return out
 
 
@@ -144,8 +139,7 @@ def test_trained_reach_policy_runs_on_the_emulated_arm(reach_package, emu, tmp_p
     tracking = np.abs(q[2:] - command[:-2]).max(axis=1)
     assert np.median(tracking) <= 3 * RAD_PER_STEP and np.mean(tracking <= 0.01) >= 0.9
     # ... and the emulated arm ends at the last command, which is the last T:102 the firmware ran
-    time.sleep(0.1)
-    assert emu.snapshot().q_model == pytest.approx(command[-1], abs=3 * RAD_PER_STEP)
+    assert wait_until(lambda: arm_at(emu, command[-1], 3 * RAD_PER_STEP))
     last = t102s(emu)[-1]
     fw = model_to_firmware_rad(command[-1])
     assert [last[f] for f in T102_FIELDS] == pytest.approx(fw, abs=1e-5)
@@ -168,8 +162,7 @@ def test_http_link_runs_the_same_loop(reach_package, tmp_path):
         argv = ["--policy", str(reach_package), "--http", server.address, "--log", str(tmp_path / "log"),
                 "--duration", "0.5", "--start-speed", "4", "--no-plot", "--stale-periods", str(LENIENT_WATCHDOG)]
         assert PLAY_REAL(argv) == 0
-        assert e.snapshot().q_model == pytest.approx(summary_of(tmp_path / "log")["last_command"],
-                                                     abs=3 * RAD_PER_STEP)
+        assert wait_until(lambda: arm_at(e, summary_of(tmp_path / "log")["last_command"], 3 * RAD_PER_STEP))
 
 
 # ---------------------------------------------------------------------------------------------------- refusals

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from emulated_arm import FAST, emulator, summary_of, when_steps_logged
+from emulated_arm import FAST, arm_at, emulator, summary_of, wait_until, when_steps_logged
 
 from roarm_lab.cli.play_real import main as play_real_main
 from roarm_lab.deploy.metadata import INPUT_NAME, OUTPUT_NAME, build_metadata, write_metadata
@@ -29,7 +29,6 @@ from roarm_lab.runner.run_log import read_steps
 
 pytestmark = pytest.mark.pty
 
-REPO = Path(__file__).resolve().parents[2]
 TASK = "RoArm-Reach"
 PERIOD_S = 1 / 30
 POSE = (0.3, 0.2, 1.2, 0.3, 0.1, 0.5)  # away from zero: T:1051 lines of ~225 bytes, as in a run
@@ -200,8 +199,7 @@ def test_play_real_on_the_stream_tracks_the_commands(tiny_policy, emu, tmp_path,
     errors = [np.median(np.abs(q[lag:] - command[:len(command) - lag]).max(axis=1)) for lag in range(6)]
     best = int(np.argmin(errors))
     assert 1 <= best <= 4 and errors[best] <= 4 * RAD_PER_STEP and errors[0] >= 2 * errors[best]
-    time.sleep(0.1)
-    assert emu.snapshot().q_model == pytest.approx(command[-1], abs=3 * RAD_PER_STEP)
+    assert wait_until(lambda: arm_at(emu, command[-1], 3 * RAD_PER_STEP))
     last = [c for c in emu.snapshot().executed if c["T"] == 102][-1]
     assert [last[f] for f in T102_FIELDS] == pytest.approx(model_to_firmware_rad(command[-1]), abs=1e-5)
 
