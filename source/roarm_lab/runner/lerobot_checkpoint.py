@@ -25,7 +25,7 @@ class LeRobotCheckpointPolicy:
 
     def __init__(self, path: str | Path, *, task: str, cube_yaw_rad: float = 0.0, cameras: Mapping | None = None,
                  prompt: str | None = None, control_hz: float = CONTROL_HZ, device: str = "cpu"):
-        from roarm_lab.lerobot_io.dataset_features import ENVIRONMENT_STATE, TASK_PROMPTS
+        from roarm_lab.lerobot_io.dataset_features import ENVIRONMENT_STATE, ENVIRONMENT_STATE_NAMES, TASK_PROMPTS
         from roarm_lab.lerobot_io.lerobot_policy import LeRobotPolicy
 
         get_task(task)  # KeyError naming the known tasks
@@ -36,7 +36,8 @@ class LeRobotCheckpointPolicy:
         self.policy = LeRobotPolicy(path, device=device)
         self.observes_object = ENVIRONMENT_STATE in self.policy.input_names
         camera_configs = dict(cameras or {})
-        self.policy.check_inputs(list(camera_configs), [0.0] * 8 if self.observes_object else None)
+        placeholder = [0.0] * len(ENVIRONMENT_STATE_NAMES) if self.observes_object else None  # given per run
+        self.policy.check_inputs(list(camera_configs), placeholder)
         self.cameras = {}
         if camera_configs:
             from lerobot.cameras import make_cameras_from_configs
