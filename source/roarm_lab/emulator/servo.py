@@ -1,20 +1,20 @@
-"""One ST3235 bus servo as the emulator moves it: a trapezoidal profile in encoder steps.
-
-Units as the firmware writes them (hardware §2 "Servo speed/accel units"): goal in steps (4096 per turn), speed in
-steps/s and acceleration in 100 steps/s^2, 0 meaning maximum for both. The top speed is the no-load speed
-(hardware §3.6, ~3075 steps/s); with acc 0 the velocity changes without a ramp.
-"""
+"""One ST3235 bus servo as the kinematic emulator moves it: exactly along the servo's trapezoidal profile
+(:mod:`roarm_lab.description.servo_motion`), to exactly its goal (plus a settle offset standing in for droop)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from roarm_lab.description.firmware_units import ACC_UNIT_STEPS_PER_S2, RAD_PER_STEP, STEPS_PER_TURN
-from roarm_lab.description.servo import NO_LOAD_SPEED_RAD_S
+from roarm_lab.description.firmware_units import STEPS_PER_TURN
+from roarm_lab.description.servo_motion import (
+    NOMINAL_MAX_SPEED_STEPS,
+    TrapezoidProfile,
+    accel_limit_steps,
+    speed_limit_steps,
+)
 
-NOMINAL_MAX_SPEED_STEPS = NO_LOAD_SPEED_RAD_S / RAD_PER_STEP
-_MAX_SUBSTEP_S = 0.002
+__all__ = ["NOMINAL_MAX_SPEED_STEPS", "ServoAxis"]
 
 
 @dataclass
@@ -38,11 +38,11 @@ class ServoAxis:
 
     @property
     def speed_limit(self) -> float:
-        return min(self.spd, self.max_speed) if self.spd > 0 else self.max_speed
+        return speed_limit_steps(self.spd, self.max_speed)
 
     @property
     def accel_limit(self) -> float:
-        return self.acc * ACC_UNIT_STEPS_PER_S2 if self.acc > 0 else math.inf
+        return accel_limit_steps(self.acc)
 
     @property
     def goal(self) -> float:
@@ -65,11 +65,9 @@ class ServoAxis:
             if not self.torque_on or self.stuck:
                 self.velocity = 0.0
             return
-        n = max(1, math.ceil(dt / _MAX_SUBSTEP_S))
-        for _ in range(n):
-            self._substep(dt / n)
-            if self.velocity == 0.0 and self.position == self.goal:
-                break
+        profile = TrapezoidProfile(self.position, self.velocity)
+        profile.advance(dt, self.goal, self.speed_limit, self.accel_limit)
+        self.position, self.velocity = profile.position, profile.velocity
 
     def move_by_hand(self, position: float, speed: float, dt: float) -> None:
         """A hand moves the servo towards ``position`` (steps) at ``speed`` steps/s: only with torque off, when
@@ -78,18 +76,3 @@ class ServoAxis:
             return
         d = position - self.position
         self.position += math.copysign(min(abs(d), speed * dt), d)
-
-    def _substep(self, dt: float) -> None:
-        d = self.goal - self.position
-        vmax, amax = self.speed_limit, self.accel_limit
-        if math.isinf(amax):
-            v = math.copysign(min(vmax, abs(d) / dt), d)
-        else:
-            v_des = math.copysign(min(vmax, math.sqrt(2.0 * amax * abs(d))), d)
-            v = self.velocity + max(-amax * dt, min(amax * dt, v_des - self.velocity))
-        step = v * dt
-        if d == 0.0 or (step * d > 0 and abs(step) >= abs(d)):
-            self.position, self.velocity = self.goal, 0.0
-        else:
-            self.position += step
-            self.velocity = v

@@ -1,0 +1,214 @@
+"""The robot profile: one versioned YAML of identified drive values, each with its uncertainty.
+
+A profile says how one physical arm differs from the nominal description (:mod:`.servo`): per joint the servo
+stiffness (the position loop's kp, N*m/rad, before saturation), the damping (back-EMF slope, N*m*s/rad), the
+armature (reflected rotor inertia, kg*m^2), the Coulomb friction (N*m) and the encoder zero offset (rad, model
+frame: the encoder reads ``q_true + offset``), plus one command delay (s, from the host's write to the servo
+starting to move: serial wire + firmware loop + servo bus). ``sysid.py fit`` writes it; ``train.py
+--robot_profile`` (and play, record_sim_demos, export_onnx) build the simulation from it.
+
+    schema_version: 1
+    robot: roarm_m3_pro
+    name: my-arm-2026-11-30
+    joints:
+      base: {stiffness: {value: 58.8, std: 2.1}, damping: {...}, armature: {...}, friction: {...},
+             encoder_offset: {...}}
+      ...
+    command_delay_s: {value: 0.021, std: 0.002}
+    provenance: {...}          # free-form: recordings, fit residuals, tool versions
+
+Values the profile does not carry (link masses, geometry) stay the description's. The hash (:func:`profile_hash`)
+covers the values, not the provenance, so re-saving a profile keeps its identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from roarm_lab.description.kinematic_chain import JOINT_NAMES
+from roarm_lab.description.servo import DRIVES
+
+SCHEMA_VERSION = 1
+PROFILE_ROBOT = "roarm_m3_pro"  # == description.ROBOT_NAME (not imported: the package __init__ imports this module)
+#: Per-joint fields, their units and the description's nominal value (:mod:`.servo`).
+JOINT_FIELDS: dict[str, str] = {
+    "stiffness": "N*m/rad", "damping": "N*m*s/rad", "armature": "kg*m^2", "friction": "N*m", "encoder_offset": "rad",
+}
+#: The command delay of the nominal description: none (the tasks' own action latency randomization stays as is).
+NOMINAL_COMMAND_DELAY_S = 0.0
+
+
+class RobotProfileError(ValueError):
+    """A robot profile that cannot be used: wrong schema version or robot, a missing or invalid value."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A fitted value and its standard deviation (0 = exact, e.g. the nominal description)."""
+
+    value: float
+    std: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.value) and math.isfinite(self.std) and self.std >= 0):
+            raise RobotProfileError(f"an estimate needs a finite value and a finite std >= 0, got {self}")
+
+
+@dataclass(frozen=True)
+class JointProfile:
+    stiffness: Estimate
+    damping: Estimate
+    armature: Estimate
+    friction: Estimate
+    encoder_offset: Estimate
+
+    def __post_init__(self) -> None:
+        for name in ("stiffness", "damping", "armature", "friction"):
+            if getattr(self, name).value < 0 or (name == "stiffness" and getattr(self, name).value == 0):
+                raise RobotProfileError(f"{name} must be {'> 0' if name == 'stiffness' else '>= 0'}")
+
+
+@dataclass(frozen=True)
+class RobotProfile:
+    joints: dict[str, JointProfile]
+    command_delay_s: Estimate
+    name: str = "nominal"
+    robot: str = PROFILE_ROBOT
+    schema_version: int = SCHEMA_VERSION
+    provenance: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.schema_version != SCHEMA_VERSION:
+            raise RobotProfileError(f"robot profile schema version {self.schema_version} is not supported "
+                                    f"(this roarm-lab reads version {SCHEMA_VERSION})")
+        if self.robot != PROFILE_ROBOT:
+            raise RobotProfileError(f"the profile is for robot {self.robot!r}, not {PROFILE_ROBOT!r}")
+        if tuple(self.joints) != JOINT_NAMES:
+            raise RobotProfileError(f"the profile needs the joints {', '.join(JOINT_NAMES)} in that order, "
+                                    f"got {', '.join(self.joints) or 'none'}")
+        if self.command_delay_s.value < 0:
+            raise RobotProfileError("command_delay_s must be >= 0")
+
+    # ------------------------------------------------------------------ views
+
+    def values(self, field_name: str) -> tuple[float, ...]:
+        """One per-joint field's values, JOINT_NAMES order."""
+        return tuple(getattr(j, field_name).value for j in self.joints.values())
+
+    def stds(self, field_name: str) -> tuple[float, ...]:
+        return tuple(getattr(j, field_name).std for j in self.joints.values())
+
+    @property
+    def encoder_offsets(self) -> tuple[float, ...]:
+        return self.values("encoder_offset")
+
+    @property
+    def hash(self) -> str:
+        return profile_hash(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "robot": self.robot,
+            "name": self.name,
+            "joints": {j: {f: {"value": getattr(p, f).value, "std": getattr(p, f).std} for f in JOINT_FIELDS}
+                       for j, p in self.joints.items()},
+            "command_delay_s": {"value": self.command_delay_s.value, "std": self.command_delay_s.std},
+            "provenance": self.provenance,
+        }
+
+    def with_name(self, name: str) -> RobotProfile:
+        return replace(self, name=name)
+
+
+def nominal_profile() -> RobotProfile:
+    """The description's own drive values (:data:`.servo.DRIVES`), zero offsets and delay, exact."""
+    joints = {d.joint: JointProfile(Estimate(d.stiffness), Estimate(d.damping), Estimate(d.armature),
+                                    Estimate(d.friction), Estimate(0.0)) for d in DRIVES}
+    return RobotProfile(joints=joints, command_delay_s=Estimate(NOMINAL_COMMAND_DELAY_S), name="nominal")
+
+
+def _estimate(doc: Any, where: str) -> Estimate:
+    if isinstance(doc, (int, float)) and not isinstance(doc, bool):
+        return Estimate(float(doc))
+    if not isinstance(doc, dict) or "value" not in doc:
+        raise RobotProfileError(f"{where}: expected {{value: ..., std: ...}}, got {doc!r}")
+    try:
+        return Estimate(float(doc["value"]), float(doc.get("std", 0.0)))
+    except (TypeError, ValueError) as e:
+        raise RobotProfileError(f"{where}: {e}") from None
+
+
+def profile_from_dict(doc: Any, source: str = "profile") -> RobotProfile:
+    if not isinstance(doc, dict):
+        raise RobotProfileError(f"{source}: not a robot profile (expected a mapping)")
+    version = doc.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise RobotProfileError(f"{source}: robot profile schema version {version!r} is not supported "
+                                f"(this roarm-lab reads version {SCHEMA_VERSION})")
+    robot = doc.get("robot")
+    if robot != PROFILE_ROBOT:
+        raise RobotProfileError(f"{source}: the profile is for robot {robot!r}, not {PROFILE_ROBOT!r}")
+    joints_doc = doc.get("joints")
+    if not isinstance(joints_doc, dict) or set(joints_doc) != set(JOINT_NAMES):
+        got = ", ".join(joints_doc) if isinstance(joints_doc, dict) else repr(joints_doc)
+        raise RobotProfileError(f"{source}: joints must be exactly {', '.join(JOINT_NAMES)}, got {got}")
+    joints = {}
+    for j in JOINT_NAMES:
+        jd = joints_doc[j]
+        if not isinstance(jd, dict) or set(jd) != set(JOINT_FIELDS):
+            raise RobotProfileError(f"{source}: joint {j} needs exactly {', '.join(JOINT_FIELDS)}")
+        try:
+            joints[j] = JointProfile(**{f: _estimate(jd[f], f"{source}: {j}.{f}") for f in JOINT_FIELDS})
+        except RobotProfileError as e:
+            raise RobotProfileError(f"{source}: joint {j}: {e}") from None
+    if "command_delay_s" not in doc:
+        raise RobotProfileError(f"{source}: command_delay_s is missing")
+    provenance = doc.get("provenance") or {}
+    if not isinstance(provenance, dict):
+        raise RobotProfileError(f"{source}: provenance must be a mapping")
+    return RobotProfile(joints=joints, command_delay_s=_estimate(doc["command_delay_s"], f"{source}: command_delay_s"),
+                        name=str(doc.get("name", Path(source).stem)), provenance=provenance)
+
+
+def load_profile(path: str | Path) -> RobotProfile:
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise RobotProfileError(f"cannot read robot profile {path}: {e.strerror or e}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise RobotProfileError(f"{path}: not valid YAML: {e}") from None
+    return profile_from_dict(doc, str(path))
+
+
+def save_profile(profile: RobotProfile, path: str | Path, *, force: bool = False) -> Path:
+    """Write ``profile`` as YAML; an existing file is kept unless ``force`` (nothing is written then)."""
+    import yaml
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise RobotProfileError(f"{path} exists: pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"# roarm-lab robot profile (schema {SCHEMA_VERSION}); hash {profile.hash}\n"
+                   + yaml.safe_dump(profile.to_dict(), sort_keys=False))
+    tmp.replace(path)
+    return path
+
+
+def profile_hash(profile: RobotProfile) -> str:
+    """sha256 (first 16 hex digits) of the profile's values, schema and robot: what a policy was trained for."""
+    doc = profile.to_dict()
+    doc.pop("provenance")
+    doc.pop("name")
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
