@@ -6,6 +6,7 @@ from __future__ import annotations
 import mujoco
 
 from roarm_lab.assets.paths import MJCF_PATH
+from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.tasks import scene as task_scene
 from roarm_lab.tasks.timing import PHYSICS_DT
 
@@ -13,8 +14,24 @@ SCENE_CONTYPE, SCENE_CONAFFINITY = 1, 3  # touches the arm (contype 2) and objec
 OBJECT_BODY = "cube"
 
 
-def build_scene_spec(with_object: bool = False) -> mujoco.MjSpec:
+def apply_profile(spec: mujoco.MjSpec, profile: RobotProfile) -> None:
+    """Write a robot profile's drive values into the arm of ``spec``: per joint the position actuator's kp (its
+    bias term follows: force = kp (ctrl - q)), the joint damping, armature and friction loss. Encoder offsets and
+    the command delay are not physics: the runner and the tasks' action latency take them."""
+    for name, joint in profile.joints.items():
+        j, act = spec.joint(name), spec.actuator(name)
+        j.damping[0] = joint.damping.value  # (linear damping; the other two entries are MuJoCo's polynomial terms)
+        j.armature, j.frictionloss = joint.armature.value, joint.friction.value
+        kp = joint.stiffness.value
+        act.gainprm[0] = kp
+        act.biasprm[1] = -kp
+
+
+def build_scene_spec(with_object: bool = False, profile: RobotProfile | None = None) -> mujoco.MjSpec:
+    """The task scene; with ``profile`` the arm's drives are the profile's, else the description's nominal ones."""
     spec = mujoco.MjSpec.from_file(str(MJCF_PATH))
+    if profile is not None:
+        apply_profile(spec, profile)
     spec.option.timestep = PHYSICS_DT
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC  # grasps hold better with elliptic friction cones
     spec.option.impratio = 10.0
@@ -35,5 +52,5 @@ def build_scene_spec(with_object: bool = False) -> mujoco.MjSpec:
     return spec
 
 
-def build_scene(with_object: bool = False) -> mujoco.MjModel:
-    return build_scene_spec(with_object).compile()
+def build_scene(with_object: bool = False, profile: RobotProfile | None = None) -> mujoco.MjModel:
+    return build_scene_spec(with_object, profile).compile()
