@@ -135,13 +135,13 @@ def test_torque_off_and_emergency_stop():
     fb = read(core, 3.0)
     assert fb.q_model[0] == pytest.approx(0.0, abs=RAD_PER_STEP) and fb.loads[2:] == (0.0,) * 4
     send(core, 3.0, T=210, cmd=1)
-    assert all(s.torque_on for s in core.servos)
+    assert all(core.plant.torque_on(i) for i in range(6))
     send(core, 4.0, T=0)  # hardware §2.1: torque off for 10 s, blocking, then back on
-    assert core.busy() and not any(s.torque_on for s in core.servos) and core.estop_flag
+    assert core.busy() and not any(core.plant.torque_on(i) for i in range(6)) and core.estop_flag
     core.advance(13.9)
     assert core.busy()
     core.advance(14.01)
-    assert not core.busy() and all(s.torque_on for s in core.servos)
+    assert not core.busy() and all(core.plant.torque_on(i) for i in range(6))
 
 
 def test_dead_bus_reports_the_signature():
@@ -184,8 +184,8 @@ def test_the_emulator_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, roarm_lab.emulator.firmware as f; f.tcp_firmware_mm([0.1] * 6); "
-            "f.gravity_torques([0.1] * 6); sys.exit('torch' in sys.modules)")
+    code = ("import sys, roarm_lab.emulator.firmware as f, roarm_lab.emulator.arm_model as m; "
+            "f.tcp_firmware_mm([0.1] * 6); m.gravity_torques([0.1] * 6); sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 

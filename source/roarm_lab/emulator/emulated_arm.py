@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from roarm_lab.description.firmware_units import firmware_to_model_rad, steps_to_firmware_rad
+from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.emulator.config import EmulatorConfig, EmulatorError
 from roarm_lab.emulator.firmware import RESET_POWER_ON, FirmwareCore
+from roarm_lab.emulator.plant import steps_to_model_rad
 from roarm_lab.emulator.ports import Port, PtyPort, TcpPort
 
 #: ESP32 Arduino serial RX buffer (hardware §1.5, general ESP32): what a busy firmware can hold before input is lost.
@@ -159,13 +160,11 @@ class Emulator:
         with self._lock:
             core = self.core
             core.advance(self._clock())
-            servos = core.servos
+            plant = core.plant
             return EmulatorSnapshot(
-                q_model=tuple(float(x) for x in firmware_to_model_rad(steps_to_firmware_rad(
-                    [s.position for s in servos]))),
-                target_model=tuple(float(x) for x in firmware_to_model_rad(steps_to_firmware_rad(
-                    [s.target for s in servos]))),
-                torque_on=tuple(s.torque_on for s in servos),
+                q_model=tuple(float(x) for x in plant.true_q_model()),
+                target_model=tuple(float(x) for x in steps_to_model_rad(plant.targets())),
+                torque_on=tuple(plant.torque_on(i) for i in range(len(JOINT_NAMES))),
                 info_print=int(core.info_print),
                 busy=core.busy(),
                 booting=core.booting,

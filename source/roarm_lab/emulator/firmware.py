@@ -31,22 +31,19 @@ import numpy as np
 
 from roarm_lab.description.firmware_units import (
     GRIPPER_INDEX,
-    RAD_PER_STEP,
     SERVO_MIDDLE_STEP,
     firmware_rad_to_steps,
     firmware_to_model_rad,
     model_to_firmware_rad,
     steps_to_firmware_rad,
 )
-from roarm_lab.description.kinematic_chain import HOME_POSE, JOINT_NAMES, SHOULDER_AXIS_HEIGHT
+from roarm_lab.description.kinematic_chain import HOME_POSE, SHOULDER_AXIS_HEIGHT
 from roarm_lab.description.limits import FIRMWARE_CLAMPS
-from roarm_lab.description.servo import SATURATION_ERROR_RAD, SERVOS_PER_JOINT, STALL_TORQUE_NM
 from roarm_lab.driver.protocol.commands import MAX_LINE_BYTES, InfoPrint
 from roarm_lab.driver.protocol.feedback import Feedback
 from roarm_lab.driver.protocol.json_numbers import as_finite_float
-from roarm_lab.emulator.arm_model import gravity_torques
 from roarm_lab.emulator.config import EmulatorConfig
-from roarm_lab.emulator.servo import NOMINAL_MAX_SPEED_STEPS, ServoAxis
+from roarm_lab.emulator.plant import KinematicPlant, ServoPlant, steps_to_model_rad
 from roarm_lab.kinematics import tcp_firmware_mm
 
 #: A typical ESP32 ROM banner (general ESP32 behaviour, hardware §1.3; the exact text varies per chip and reset).
@@ -78,9 +75,6 @@ GRIPPER_STEP_RANGE = (700, 3396)  # T:106 clamp (hardware §2.2, §3.1)
 BOOT_GRIPPER_TORQUE = 300  # permille (hardware §2.2 T:107)
 INIT_SHARED_SPD, INIT_SHARED_ACC = 0, 20  # the shared arrays T:1041 uses (hardware §2.2)
 
-#: +1 where a servo step moves the joint in its + direction, -1 where the mapping is inverted (base, roll; §3.1).
-STEP_SIGN = np.sign(steps_to_firmware_rad(np.ones(6)) - steps_to_firmware_rad(np.zeros(6)))
-_SERVOS = np.array([SERVOS_PER_JOINT[j] for j in JOINT_NAMES])
 _FW_LOWER = model_to_firmware_rad(FIRMWARE_CLAMPS.lower)
 _FW_UPPER = model_to_firmware_rad(FIRMWARE_CLAMPS.upper)
 _FW_LOWER[GRIPPER_INDEX], _FW_UPPER[GRIPPER_INDEX] = sorted((_FW_LOWER[GRIPPER_INDEX], _FW_UPPER[GRIPPER_INDEX]))
@@ -131,18 +125,12 @@ def parse_command_line(line: bytes) -> dict[str, Any] | None:
 class FirmwareCore:
     """The emulated ESP32 + servos. Not thread-safe: the emulator loop serialises calls."""
 
-    def __init__(self, config: EmulatorConfig, now: float):
+    def __init__(self, config: EmulatorConfig, now: float, plant: ServoPlant | None = None):
         self.config = config
         self.output: deque[bytes] = deque()
         self.stats: Counter[str] = Counter()
         self.executed: deque[dict[str, Any]] = deque(maxlen=64)  # the last commands run, for tests
-        steps = firmware_rad_to_steps(model_to_firmware_rad(config.initial_pose))
-        var = config.variation
-        offsets = np.asarray(var.settle_offset_rad) / RAD_PER_STEP * STEP_SIGN
-        self.servos = [
-            ServoAxis(position=float(s), max_speed=NOMINAL_MAX_SPEED_STEPS * var.speed_scale, settle_offset=float(o))
-            for s, o in zip(steps, offsets, strict=True)
-        ]
+        self.plant: ServoPlant = plant if plant is not None else KinematicPlant(config, now)
         self.boot_count = 0
         self._last = now
         self._events: list[tuple[float, Callable[[float], None]]] = []
@@ -166,16 +154,8 @@ class FirmwareCore:
                 block.on_end(now)
 
     def _move_servos(self, t: float) -> None:
-        dt, self._last = t - self._last, max(t, self._last)
-        faults = self.config.faults
-        hand = self.config.hand_pose
-        hand_steps = None if hand is None else firmware_rad_to_steps(model_to_firmware_rad(hand))
-        hand_speed = self.config.hand_speed_rad_s / RAD_PER_STEP
-        for i, (name, servo) in enumerate(zip(JOINT_NAMES, self.servos, strict=True)):
-            servo.stuck = faults.dead_bus or faults.stuck_joint == name
-            servo.advance(dt)
-            if hand_steps is not None:
-                servo.move_by_hand(float(hand_steps[i]), hand_speed, dt)
+        self._last = max(t, self._last)
+        self.plant.advance(self._last)
 
     def busy(self) -> bool:
         return self._block is not None
@@ -190,7 +170,7 @@ class FirmwareCore:
 
     @property
     def any_moving(self) -> bool:
-        return any(s.moving for s in self.servos)
+        return self.plant.any_moving
 
     def next_event_time(self, now: float) -> float | None:
         """When :meth:`advance` next has something to do (a blocking move is re-checked every 10 ms)."""
@@ -205,13 +185,11 @@ class FirmwareCore:
         """ESP32 reset: RAM settings back to their boot values, then setup() runs (hardware §1.2, §1.3)."""
         self.boot_count += 1
         self.info_print = InfoPrint.STREAM
-        self.joint_torque_limits = (1000,) * 5 + (BOOT_GRIPPER_TORQUE,)  # T:112 mode 0, then T:107 300 (§2.2)
+        self._set_torque_limits((1000,) * 5 + (BOOT_GRIPPER_TORQUE,))  # T:112 mode 0, then T:107 300 (§2.2)
         self.shared_spd, self.shared_acc = INIT_SHARED_SPD, INIT_SHARED_ACC
         self.estop_flag = False
         self.servos_checked = False
-        for servo in self.servos:
-            servo.torque_on = True
-            servo.hold()
+        self._all_torque(True)
         for line in ROM_BANNER:
             self._print(line.format(cause=cause))
         d = self.config.boot_duration_s
@@ -241,7 +219,7 @@ class FirmwareCore:
 
     def _remember_load13(self, now: float) -> None:
         """ID 13 (mirrored shoulder servo) is read at boot and homing only; tS keeps using that value (§2.7)."""
-        self._load13_stale = -self._duties(self._true_q_model())[1]
+        self._load13_stale = -self.plant.duties()[1] * 1000.0 * self.config.variation.load_scale
 
     # ------------------------------------------------------------------ input
 
@@ -277,14 +255,21 @@ class FirmwareCore:
 
     def _estop(self, doc, now, via_http):
         self.estop_flag = True
-        for servo in self.servos:
-            servo.torque_on = False
+        self._all_torque(False)
         self._block = _Block("estop", now + self.config.estop_duration_s, on_end=self._torque_back_on)
 
     def _torque_back_on(self, now: float) -> None:
-        for servo in self.servos:
-            servo.torque_on = True
-            servo.hold()
+        self._all_torque(True)
+
+    def _all_torque(self, on: bool) -> None:
+        for i in range(len(self.joint_torque_limits)):
+            self.plant.set_torque(i, on)
+            if on:
+                self.plant.hold(i)
+
+    def _set_torque_limits(self, permille: tuple[int, ...]) -> None:
+        self.joint_torque_limits = permille
+        self.plant.set_torque_limits(permille)
 
     def _homing(self, doc, now, via_http):
         if not self.servos_checked:
@@ -310,7 +295,7 @@ class FirmwareCore:
         if fw is None:
             return None
         steps = self._clamped_steps(fw)
-        dist = [abs(int(s) - servo.target) for s, servo in zip(steps, self.servos, strict=True)]
+        dist = [abs(int(s) - int(t)) for s, t in zip(steps, self.plant.targets(), strict=True)]
         speed = HOMING_SPD * max(_num(doc, "spd"), 0.01) / 0.25
         longest = max(max(dist), 1)
         for i, s in enumerate(steps):  # all joints arrive together
@@ -334,22 +319,19 @@ class FirmwareCore:
         self._command_joint(GRIPPER_INDEX, _num(doc, "cmd"), _u16(doc, "spd"), _u8(doc, "acc"))
 
     def _gripper_torque(self, doc, now, via_http):
-        self.joint_torque_limits = (*self.joint_torque_limits[:5], min(1000, max(50, int(_num(doc, "tor")))))
+        self._set_torque_limits((*self.joint_torque_limits[:5], min(1000, max(50, int(_num(doc, "tor"))))))
 
     def _adaptation(self, doc, now, via_http):
         if int(_num(doc, "mode")) == 1:
             b, s, e, h = (min(1000, max(50, int(_num(doc, k)))) for k in "bseh")
-            self.joint_torque_limits = (b, s, e, e, e, h)  # FW bug: wrist and roll get `e` (hardware §2.2 T:112)
+            self._set_torque_limits((b, s, e, e, e, h))  # FW bug: wrist and roll get `e` (hardware §2.2 T:112)
         else:
-            self.joint_torque_limits = (1000,) * 6
+            self._set_torque_limits((1000,) * 6)
 
     def _torque(self, doc, now, via_http):
         on = int(_num(doc, "cmd")) != 0
-        for servo in self.servos:
-            if on and not servo.torque_on:
-                servo.torque_on = True
-                servo.hold()
-            servo.torque_on = on
+        for i in range(len(self.joint_torque_limits)):
+            self.plant.set_torque(i, on)
 
     def _reboot(self, doc, now, via_http):
         self.reset(now, RESET_SOFTWARE)
@@ -381,9 +363,8 @@ class FirmwareCore:
 
     def _command_servo(self, index: int, step: int, spd: int, acc: int) -> None:
         # With a dead bus the write reaches no servo; with torque off the goal is ignored (see module doc).
-        servo = self.servos[index]
-        if not self.config.faults.dead_bus and servo.torque_on:
-            servo.command(step, spd, acc)
+        if not self.config.faults.dead_bus and self.plant.torque_on(index):
+            self.plant.command(index, step, spd, acc)
 
     def _command_all_steps(self, steps, spd: int, acc: int) -> None:
         for i, s in enumerate(steps):
@@ -396,7 +377,7 @@ class FirmwareCore:
 
         target = [_num(doc, "x") / 1000.0, _num(doc, "y") / 1000.0, _num(doc, "z") / 1000.0 + SHOULDER_AXIS_HEIGHT]
         res = kinematics.inverse_kinematics(np.array(target), pitch=_num(doc, "t"), roll=_num(doc, "r"),
-                                            q_ref=np.array(self._true_q_model()), limits=FIRMWARE_CLAMPS, tol=1e-4)
+                                            q_ref=self._measured_q_model(), limits=FIRMWARE_CLAMPS, tol=1e-4)
         if not bool(res.converged):
             self.stats["ik_failed"] += 1
             return None
@@ -404,43 +385,29 @@ class FirmwareCore:
 
     # ------------------------------------------------------------------ output
 
-    def _true_q_model(self) -> tuple[float, ...]:
-        return tuple(firmware_to_model_rad(steps_to_firmware_rad([s.position for s in self.servos])))
+    def _measured_q_model(self) -> np.ndarray:
+        """The joints as the firmware knows them: from the encoders."""
+        return steps_to_model_rad(self.plant.encoder_steps())
 
-    def _duties(self, q_model) -> np.ndarray:
-        """Per-servo output (fraction of maximum, + = toward + joint): holding against gravity plus the back-EMF
-        share of the speed (a DC motor's duty = torque/stall + speed/no-load speed). Sign convention ASSUMED."""
-        tau = gravity_torques(q_model)
-        vel = np.array([s.velocity for s in self.servos]) * STEP_SIGN
-        return -tau / (_SERVOS * STALL_TORQUE_NM) + vel / NOMINAL_MAX_SPEED_STEPS
-
-    def _loads(self, q_model) -> list[float]:
+    def _loads(self) -> list[float]:
+        """Each servo's output in permille (+ toward the joint's +), as the load registers report it."""
         if self.config.faults.dead_bus:
             return [0.0] * 6
-        duties = self._duties(q_model)
-        out = []
-        for i, servo in enumerate(self.servos):
-            err = servo.goal - servo.position
-            if not servo.torque_on:
-                duty = 0.0
-            elif servo.stuck and abs(err) > 1:  # the position loop saturates against the block
-                duty = math.copysign(min(1.0, abs(err) * RAD_PER_STEP / SATURATION_ERROR_RAD), err * STEP_SIGN[i])
-            else:
-                duty = duties[i]
-            out.append(float(np.clip(1000.0 * duty * self.config.variation.load_scale, -1000, 1000)))
+        permille = np.clip(1000.0 * self.plant.duties() * self.config.variation.load_scale, -1000, 1000)
+        out = [float(x) for x in permille]
         out[1] -= self._load13_stale  # tS = load(12) - stale load(13) (hardware §2.7)
         return out
 
     def feedback(self) -> Feedback:
         """What `T:1051` reports now (hardware §2.7)."""
-        steps = np.zeros(6) if self.config.faults.dead_bus else np.array([s.reported_step for s in self.servos])
+        steps = np.zeros(6) if self.config.faults.dead_bus else self.plant.encoder_steps()
         fw = steps_to_firmware_rad(steps)
         q = firmware_to_model_rad(fw)
         return Feedback(
             tcp_mm=tuple(round(float(v), 9) for v in tcp_firmware_mm(q)),
             tool_pitch=round(float(fw[1] + fw[2] + fw[3] - math.pi / 2), 9),
             firmware_rad=tuple(round(float(v), 9) for v in fw),
-            loads=tuple(float(round(v)) for v in self._loads(q)),
+            loads=tuple(float(round(v)) for v in self._loads()),
         )
 
     def print_feedback(self) -> None:
