@@ -1,11 +1,12 @@
 """ArmSession, the one way the runner, the LeRobot plugins and arm.py talk to an arm, in both feedback modes and over
-HTTP, against the in-process firmware emulator on a real pseudo-terminal (and its HTTP server)."""
+HTTP, against the in-process firmware emulator on a real pseudo-terminal (and its HTTP server): the kinematic
+servos and the physics twin, which share the firmware layer."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from emulated_arm import FAST, emulator, wait_until
+from emulated_arm import EMULATOR_KINDS, FAST, emulator, pose_tol, wait_until
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP, T102_FIELDS, firmware_to_model_rad
@@ -18,9 +19,9 @@ pytestmark = pytest.mark.pty
 TARGET = (0.3, 0.2, 1.3, 0.1, -0.2, 0.6)
 
 
-@pytest.fixture
-def emu():
-    e = emulator(baud=0, reset_on_open=False)
+@pytest.fixture(params=EMULATOR_KINDS)
+def emu(request):
+    e = emulator(request.param, baud=0, reset_on_open=False)
     yield e
     e.stop()
     assert e.crash is None
@@ -35,17 +36,19 @@ def test_reads_moves_and_holds_alike_in_both_feedback_modes(emu, mode):
     with ArmSession(ArmLinkSettings(port=emu.port, feedback=mode, **FAST)) as arm:
         assert arm.mode == mode
         first = arm.read()
-        assert np.allclose(first.feedback.q_model, HOME_POSE, atol=RAD_PER_STEP)  # the emulated arm boots at home
+        tol = pose_tol(emu)
+        assert np.allclose(first.feedback.q_model, HOME_POSE, atol=tol)  # the emulated arm boots at home
         later = arm.read_after(first.seq)
         assert later.seq > first.seq and later.arrived >= first.arrived
         arm.send(MoveJoints(TARGET, spd=0, acc=0))
-        assert wait_until(lambda: np.allclose(arm.fresh().feedback.q_model, TARGET, atol=3 * RAD_PER_STEP))
-        assert np.allclose(arm.read().feedback.q_model, emu.snapshot().q_model, atol=RAD_PER_STEP)
+        assert wait_until(lambda: np.allclose(arm.fresh().feedback.q_model, TARGET, atol=max(tol, 3 * RAD_PER_STEP)))
+        assert np.allclose(arm.fresh().feedback.q_model, emu.snapshot().q_model, atol=2 * RAD_PER_STEP)
         assert arm.newest is not None and arm.newest.seq >= later.seq
         assert arm.hold(HOME_POSE) == "sent (T:102 to the last measured pose)"  # confirmed by a later reading
         hold = [c for c in emu.snapshot().executed if c["T"] == 102][-1]
         assert (hold["spd"], hold["acc"]) == (HOLD_SPD, HOLD_ACC)
-        assert np.allclose(firmware_to_model_rad(np.array([hold[k] for k in T102_FIELDS])), HOME_POSE, atol=1e-3)
+        assert np.allclose(firmware_to_model_rad(np.array([hold[k] for k in T102_FIELDS])), HOME_POSE,
+                           atol=max(tol, 1e-3))
     with pytest.raises(DisconnectedError, match="not open"):
         arm.read()
 
@@ -61,7 +64,7 @@ def test_request_mode_reads_the_reply_that_came_with_the_command_without_another
         assert reading.seq == before.seq + 1 and reading is arm.newest
         assert count(emu, 105) == requests  # answered from the reply already there
         # the reading was taken before the command: the arm was still at home
-        assert np.allclose(reading.feedback.q_model, HOME_POSE, atol=RAD_PER_STEP)
+        assert np.allclose(reading.feedback.q_model, HOME_POSE, atol=pose_tol(emu))
         arm.read_after(reading.seq)  # a new one needs a request
         assert wait_until(lambda: count(emu, 105) == requests + 1)
 

@@ -1,4 +1,6 @@
-"""Serial and HTTP transports against the emulator: real pyserial on a real pseudo-terminal / socket / HTTP."""
+"""Serial and HTTP transports against the emulator: real pyserial on a real pseudo-terminal / socket / HTTP. Tests
+of the protocol run against both emulators (the kinematic servos and the physics twin share the firmware layer);
+tests of exact servo motion run against the kinematic one."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import math
 import time
 
 import pytest
-from emulated_arm import FAST, arm_at, emulator, wait_until
+from emulated_arm import EMULATOR_KINDS, FAST, arm_at, emulator, pose_tol, wait_until
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.description.firmware_units import RAD_PER_STEP
@@ -27,8 +29,16 @@ from roarm_lab.emulator import Emulator, EmulatorConfig, EmulatorHttpServer, Fau
 pytestmark = pytest.mark.pty
 
 
+@pytest.fixture(params=EMULATOR_KINDS)
+def emu(request):
+    e = emulator(request.param)
+    yield e
+    e.stop()
+    assert e.crash is None
+
+
 @pytest.fixture
-def emu():
+def kinematic_emu():
     e = emulator()
     yield e
     e.stop()
@@ -40,16 +50,17 @@ def test_open_waits_out_the_boot_and_disables_the_stream(emu):
         assert arm.resets_seen == 1  # opening the port rebooted the arm (hardware §1.2) and the banner was seen
         assert snap.boot_count == 2 and not snap.booting
         assert snap.info_print == 0 and {"T": 605, "cmd": 0} in snap.executed  # hardware §7 item 1
-        assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+        assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=pose_tol(emu))
         for _ in range(5):
-            assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+            assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=pose_tol(emu))
         assert arm.reader.stats.feedback >= 6
     assert arm.closed
     with pytest.raises(DisconnectedError, match="closed"):
         arm.feedback()
 
 
-def test_a_move_takes_as_long_as_the_servo_speed_allows_and_no_less(emu):
+def test_a_move_takes_as_long_as_the_servo_speed_allows_and_no_less(kinematic_emu):
+    emu = kinematic_emu
     spd = 1000  # steps/s (hardware §2): 1.534 rad/s
     speed = spd * RAD_PER_STEP
     goal = (0.6, 0.0, math.pi / 2, 0.0, 0.0, 0.0)
@@ -68,7 +79,8 @@ def test_a_move_takes_as_long_as_the_servo_speed_allows_and_no_less(emu):
     assert len(samples) >= 4  # it was seen moving, not jumping
 
 
-def test_quantization_over_the_wire(emu):
+def test_quantization_over_the_wire(kinematic_emu):
+    emu = kinematic_emu
     with SerialTransport(emu.port, **FAST) as arm:
         arm.send(MoveJoints((0.1234, 0.0, 1.5, -0.2, 0.3, 0.7)))
         time.sleep(0.3)
@@ -88,7 +100,7 @@ def test_an_arm_reset_is_detected_and_recovered(emu):
         with pytest.raises(ArmResetError):
             arm.send(SetTorque(True))  # stays refused until reinitialized
         fb = arm.reinitialize()
-        assert fb.q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+        assert fb.q_model == pytest.approx(HOME_POSE, abs=pose_tol(emu))
         assert emu.snapshot().info_print == 0 and arm.resets_seen == 2
 
 
@@ -96,13 +108,14 @@ def test_stream_turned_back_on_is_tolerated_and_quieted(emu):
     with SerialTransport(emu.port, **FAST) as arm:
         emu.http_request('{"T":605,"cmd":2}')  # e.g. someone used the web UI
         time.sleep(0.1)
-        assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+        assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=pose_tol(emu))
         time.sleep(0.05)  # while streaming, the firmware reads the T:605 at its next loop iteration (~20 ms)
         assert arm.unsolicited_feedback > 0 and emu.snapshot().info_print == 0
 
 
-def test_disconnect_raises_a_typed_error_quickly():
-    e = emulator(faults=Faults(disconnect_after_s=0.6))
+@pytest.mark.parametrize("kind", EMULATOR_KINDS)
+def test_disconnect_raises_a_typed_error_quickly(kind):
+    e = emulator(kind, faults=Faults(disconnect_after_s=0.6))
     try:
         with SerialTransport(e.port, **FAST) as arm:
             t0 = time.monotonic()
@@ -114,12 +127,13 @@ def test_disconnect_raises_a_typed_error_quickly():
         e.stop()
 
 
-def test_torn_and_dropped_frames_are_survived():
-    e = emulator(faults=Faults(torn_frame_prob=0.3, drop_line_prob=0.1, seed=3))
+@pytest.mark.parametrize("kind", EMULATOR_KINDS)
+def test_torn_and_dropped_frames_are_survived(kind):
+    e = emulator(kind, faults=Faults(torn_frame_prob=0.3, drop_line_prob=0.1, seed=3))
     try:
         with SerialTransport(e.port, reply_timeout_s=0.15, retries=5, **FAST) as arm:
             for _ in range(10):
-                assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+                assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=pose_tol(e))
             assert arm.reader.stats.bad_json > 0
         assert e.snapshot().wire_stats["torn_lines"] > 0
     finally:
@@ -144,12 +158,13 @@ def test_stuck_servo_and_dead_bus_are_visible_in_feedback():
         e.stop()
 
 
-def test_latency_beyond_the_reply_timeout_is_a_timeout_and_resync_drops_the_late_replies():
-    e = emulator()
+@pytest.mark.parametrize("kind", EMULATOR_KINDS)
+def test_latency_beyond_the_reply_timeout_is_a_timeout_and_resync_drops_the_late_replies(kind):
+    e = emulator(kind)
     try:
         with SerialTransport(e.port, **FAST) as arm:
             e.config.faults.latency_s = 0.3
-            assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)  # 0.5 s timeout copes
+            assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=pose_tol(e))  # 0.5 s timeout copes
             arm.reply_timeout_s, arm.retries = 0.1, 1
             t0 = time.monotonic()
             with pytest.raises(TransportTimeoutError, match="2 tries"):
@@ -157,7 +172,7 @@ def test_latency_beyond_the_reply_timeout_is_a_timeout_and_resync_drops_the_late
             assert time.monotonic() - t0 < 0.4
             e.config.faults.latency_s = 0.0
             assert arm.resync(quiet_s=0.4) == 2  # the two late replies
-            assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+            assert arm.feedback().q_model == pytest.approx(HOME_POSE, abs=pose_tol(e))
     finally:
         e.stop()
 
@@ -193,18 +208,20 @@ def test_unopenable_port_is_a_typed_error():
         SerialTransport("/dev/does-not-exist", **FAST)
 
 
-def test_http_transport_against_the_emulated_web_server():
-    e = Emulator(EmulatorConfig(boot_duration_s=0.1), pty=False).start()
+@pytest.mark.parametrize("kind", EMULATOR_KINDS)
+def test_http_transport_against_the_emulated_web_server(kind):
+    e = emulator(kind)
+    tol = pose_tol(e)
     try:
         with EmulatorHttpServer(e) as server:
             with HttpTransport(server.address, timeout_s=2.0) as arm:
                 assert e.snapshot().info_print == 0  # stream off: it slows the web handling (hardware §1.1)
-                assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=RAD_PER_STEP)
+                assert arm.initial_feedback.q_model == pytest.approx(HOME_POSE, abs=tol)
                 assert arm.request(SetTorque(True)) is None  # hardware §1.4: null with InfoPrint != 2
                 arm.send(MoveJoints((0.3, 0.0, 1.5708, 0.0, 0.0, 0.5), spd=0, acc=0))
                 target = (0.3, 0.0, 1.5708, 0.0, 0.0, 0.5)
-                assert wait_until(lambda: arm_at(e, target, RAD_PER_STEP))
-                assert arm.feedback().q_model == pytest.approx(target, abs=RAD_PER_STEP)
+                assert wait_until(lambda: arm_at(e, target, tol))
+                assert arm.feedback().q_model == pytest.approx(target, abs=tol)
                 with pytest.raises(DangerousCommandError):
                     arm.send(EmergencyStop())
             with pytest.raises(TransportError, match="404"):
@@ -215,8 +232,9 @@ def test_http_transport_against_the_emulated_web_server():
         e.stop()
 
 
-def test_unpaced_emulator_and_disconnect_after_n_lines():
-    e = emulator(baud=0, faults=Faults(disconnect_after_lines=120))
+@pytest.mark.parametrize("kind", EMULATOR_KINDS)
+def test_unpaced_emulator_and_disconnect_after_n_lines(kind):
+    e = emulator(kind, baud=0, faults=Faults(disconnect_after_lines=120))
     try:
         with SerialTransport(e.port, **FAST) as arm:
             calls = 0

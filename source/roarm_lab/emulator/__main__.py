@@ -1,20 +1,26 @@
 """Run the FW-250108 emulator: ``python -m roarm_lab.emulator [--tcp PORT] [--http PORT] [faults ...]``.
 
+``--twin`` puts the physics twin behind the firmware (MuJoCo in real time with a hidden truth: ``--truth FILE`` or
+``--truth-seed N``; the nominal description otherwise) and a cube on the table (``--cube X Y YAW``).
+
 Prints the pseudo-terminal path (use it as ``--port`` of scripts/arm.py) and runs until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 
 from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.driver.errors import RealArmError
-from roarm_lab.emulator.config import DEFAULT_BAUD, ArmVariation, EmulatorConfig, Faults
+from roarm_lab.emulator.config import DEFAULT_BAUD, ArmVariation, EmulatorConfig, EmulatorError, Faults
 from roarm_lab.emulator.emulated_arm import Emulator
 from roarm_lab.emulator.http_server import EmulatorHttpServer
+
+TWIN_ONLY = ("truth", "truth_seed", "cube", "truth_log", "write_truth")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hand-pose", type=float, nargs=6, metavar="RAD",
                    help="a hand holds the arm at this pose (model rad): joints with torque off (T:210 cmd 0, e.g. a "
                         "LeRobot leader) move there")
+    t = p.add_argument_group("physics twin")
+    t.add_argument("--twin", action="store_true",
+                   help="a physics twin behind the firmware: MuJoCo in real time, servo position loops on encoder "
+                        "steps, a hidden truth (default: the exact kinematic servos)")
+    src = t.add_mutually_exclusive_group()
+    src.add_argument("--truth", metavar="FILE", help="the twin's hidden truth, a YAML file (see docs/twin.md)")
+    src.add_argument("--truth-seed", type=int, metavar="N",
+                     help="draw the truth from the documented ranges (wider than the training randomization)")
+    t.add_argument("--cube", type=float, nargs=3, metavar=("X", "Y", "YAW"),
+                   help="the cube on the table, world frame (m, m, rad); default: at random in the tasks' area")
+    t.add_argument("--truth-log", metavar="FILE", help="write the ground truth (joints, goals, cube) as JSON lines")
+    t.add_argument("--write-truth", metavar="FILE", help="also write the truth in use to FILE (for benchmarks)")
+    t.add_argument("--physics-hz", type=float, default=1000.0, help="physics and servo-loop rate (default 1000)")
     f = p.add_argument_group("faults")
     f.add_argument("--torn", type=float, default=0.0, metavar="P", help="probability a printed line is torn")
     f.add_argument("--drop", type=float, default=0.0, metavar="P", help="probability a printed line is lost")
@@ -50,6 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def twin_from_args(a: argparse.Namespace):
+    """The TwinConfig of ``--twin`` (None without it). Imports MuJoCo only then."""
+    if not a.twin:
+        given = [f"--{n.replace('_', '-')}" for n in TWIN_ONLY if getattr(a, n) is not None]
+        if given:
+            raise EmulatorError(f"{', '.join(given)} apply only to the physics twin: add --twin")
+        return None
+    from pathlib import Path
+
+    from roarm_lab.emulator.twin.physics import TwinConfig
+    from roarm_lab.emulator.twin.truth import draw_truth, load_truth, nominal_truth, save_truth
+
+    if a.truth is not None:
+        truth = load_truth(a.truth)
+    elif a.truth_seed is not None:
+        truth = draw_truth(a.truth_seed)
+    else:
+        truth = nominal_truth()
+    if a.write_truth:
+        save_truth(truth, a.write_truth)
+    return TwinConfig(truth=truth, cube=None if a.cube is None else tuple(a.cube),
+                      seed=a.seed if a.truth_seed is None else a.truth_seed, physics_hz=a.physics_hz,
+                      truth_log=None if a.truth_log is None else Path(a.truth_log))
+
+
 def config_from_args(a: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         baud=a.baud, boot_duration_s=a.boot_s, reset_on_open=not a.no_reset_on_open, stream_hz=a.stream_hz,
@@ -60,6 +104,7 @@ def config_from_args(a: argparse.Namespace) -> EmulatorConfig:
                       output_latency_s=a.output_latency, stuck_joint=a.stuck,
                       disconnect_after_s=a.disconnect_after, disconnect_after_lines=a.disconnect_after_lines,
                       dead_bus=a.dead_bus, seed=a.seed),
+        twin=twin_from_args(a),
     )
 
 
@@ -78,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serial (tcp): {emulator.url}", flush=True)
     if http is not None:
         print(f"http: {http.address}", flush=True)
+    twin = args.twin
+    if twin:
+        print(f"twin: truth {emulator.core.plant.truth.name}, cube at {emulator.core.plant.cube_start}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -89,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         if http is not None:
             http.stop()
         emulator.stop()
+        if twin:  # the real-time factor the physics achieved (benchmarks read this line)
+            print(f"twin stats: {json.dumps(emulator.core.plant.stats())}", flush=True)
     return 0
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from roarm_lab.description.kinematic_chain import HOME_POSE, JOINT_NAMES
 from roarm_lab.driver.errors import RealArmError
+
+if TYPE_CHECKING:
+    from roarm_lab.emulator.twin.physics import TwinConfig
 
 #: Serial baud rate of FW-250108 (hardware §1.1). 8N1 = 10 bits on the wire per byte.
 DEFAULT_BAUD = 115200
@@ -77,6 +81,8 @@ class EmulatorConfig:
     #: resist. May be changed while the emulator runs; None = nobody touches the arm.
     hand_pose: tuple[float, ...] | None = None
     hand_speed_rad_s: float = 2.0
+    #: None: the kinematic servos (fast, exact). A TwinConfig: the physics twin (MuJoCo in real time, hidden truth).
+    twin: TwinConfig | None = None
 
     def __post_init__(self) -> None:
         if self.baud < 0 or self.boot_duration_s < 0 or self.stream_hz <= 0 or self.estop_duration_s < 0:

@@ -109,6 +109,7 @@ class Emulator:
         with self._lock:
             for port in self._ports:
                 port.close()
+        self.core.plant.close()
 
     def __enter__(self) -> Emulator:
         return self if self._thread is not None else self.start()

@@ -108,6 +108,15 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def make_plant(config: EmulatorConfig, now: float) -> ServoPlant:
+    """The kinematic servos, or the physics twin when ``config.twin`` is set (MuJoCo is imported only then)."""
+    if config.twin is None:
+        return KinematicPlant(config, now)
+    from roarm_lab.emulator.twin.physics import PhysicsTwin
+
+    return PhysicsTwin(config, config.twin, now)
+
+
 def parse_command_line(line: bytes) -> dict[str, Any] | None:
     """The JSON object of a received line, or None where the firmware would drop it."""
     if len(line) + 1 > MAX_LINE_BYTES:
@@ -130,7 +139,7 @@ class FirmwareCore:
         self.output: deque[bytes] = deque()
         self.stats: Counter[str] = Counter()
         self.executed: deque[dict[str, Any]] = deque(maxlen=64)  # the last commands run, for tests
-        self.plant: ServoPlant = plant if plant is not None else KinematicPlant(config, now)
+        self.plant: ServoPlant = plant if plant is not None else make_plant(config, now)
         self.boot_count = 0
         self._last = now
         self._events: list[tuple[float, Callable[[float], None]]] = []
