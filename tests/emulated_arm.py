@@ -26,7 +26,7 @@ def emulator(kind: str = "kinematic", **config) -> Emulator:
     ``config`` has a ``twin``) with a 0.1 s boot unless ``config`` says otherwise."""
     config.setdefault("boot_duration_s", 0.1)
     if kind == "twin":
-        from roarm_lab.emulator.twin.physics import TwinConfig
+        from roarm_lab.emulator.twin.settings import TwinConfig
 
         config.setdefault("twin", TwinConfig(cube=(0.25, 0.0, 0.0)))
     elif kind != "kinematic":

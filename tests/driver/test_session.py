@@ -42,7 +42,9 @@ def test_reads_moves_and_holds_alike_in_both_feedback_modes(emu, mode):
         assert later.seq > first.seq and later.arrived >= first.arrived
         arm.send(MoveJoints(TARGET, spd=0, acc=0))
         assert wait_until(lambda: np.allclose(arm.fresh().feedback.q_model, TARGET, atol=max(tol, 3 * RAD_PER_STEP)))
-        assert np.allclose(arm.fresh().feedback.q_model, emu.snapshot().q_model, atol=2 * RAD_PER_STEP)
+        # at rest the reading is the true pose, quantized (a moving arm is ahead of a reading already on the wire)
+        assert wait_until(lambda: np.allclose(arm.fresh().feedback.q_model, emu.snapshot().q_model,
+                                              atol=2 * RAD_PER_STEP))
         assert arm.newest is not None and arm.newest.seq >= later.seq
         assert arm.hold(HOME_POSE) == "sent (T:102 to the last measured pose)"  # confirmed by a later reading
         hold = [c for c in emu.snapshot().executed if c["T"] == 102][-1]

@@ -17,7 +17,8 @@ from roarm_lab.emulator import EmulatorConfig
 from roarm_lab.emulator.arm_model import gravity_torques
 from roarm_lab.emulator.config import EmulatorError
 from roarm_lab.emulator.plant import model_rad_to_steps
-from roarm_lab.emulator.twin.physics import PhysicsTwin, TwinConfig
+from roarm_lab.emulator.twin.physics import PhysicsTwin
+from roarm_lab.emulator.twin.settings import TwinConfig
 from roarm_lab.emulator.twin.truth import (
     TRUTH_RANGES,
     draw_truth,

@@ -25,8 +25,8 @@ HOST = textwrap.dedent("""
     sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" and args else None)
     from roarm_lab.cli.play_real import main
     rc = main(sys.argv[1:])
-    print("HOST " + json.dumps({"rc": rc, "opened": opened,
-                                "emulator_modules": sorted(m for m in sys.modules if m.startswith("roarm_lab.emulator"))}))
+    emulator_modules = sorted(m for m in sys.modules if m.startswith("roarm_lab.emulator"))
+    print("HOST " + json.dumps({"rc": rc, "opened": opened, "emulator_modules": emulator_modules}))
 """)
 
 

@@ -78,7 +78,7 @@ def twin_from_args(a: argparse.Namespace):
         return None
     from pathlib import Path
 
-    from roarm_lab.emulator.twin.physics import TwinConfig
+    from roarm_lab.emulator.twin.settings import TwinConfig
     from roarm_lab.emulator.twin.truth import draw_truth, load_truth, nominal_truth, save_truth
 
     if a.truth is not None:

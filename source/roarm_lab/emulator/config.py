@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from roarm_lab.description.kinematic_chain import HOME_POSE, JOINT_NAMES
-from roarm_lab.driver.errors import RealArmError
-
-if TYPE_CHECKING:
-    from roarm_lab.emulator.twin.physics import TwinConfig
+from roarm_lab.emulator.errors import EmulatorError
+from roarm_lab.emulator.twin.settings import TwinConfig
 
 #: Serial baud rate of FW-250108 (hardware §1.1). 8N1 = 10 bits on the wire per byte.
 DEFAULT_BAUD = 115200
 BITS_PER_BYTE = 10
 
-
-class EmulatorError(RealArmError):
-    """The firmware emulator could not start or was misconfigured."""
+__all__ = ["DEFAULT_BAUD", "ArmVariation", "EmulatorConfig", "EmulatorError", "Faults", "TwinConfig"]
 
 
 @dataclass

@@ -25,8 +25,6 @@ import random
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
-from pathlib import Path
 
 import mujoco
 import numpy as np
@@ -40,9 +38,11 @@ from roarm_lab.description.servo_motion import (
     accel_limit_steps,
     speed_limit_steps,
 )
-from roarm_lab.emulator.config import EmulatorConfig, EmulatorError
+from roarm_lab.emulator.config import EmulatorConfig
+from roarm_lab.emulator.errors import EmulatorError
 from roarm_lab.emulator.plant import SERVOS, steps_to_model_rad
-from roarm_lab.emulator.twin.truth import TwinTruth, nominal_truth
+from roarm_lab.emulator.twin.settings import TwinConfig
+from roarm_lab.emulator.twin.truth import TwinTruth
 from roarm_lab.sim_mujoco.scene import OBJECT_BODY, build_scene_spec
 from roarm_lab.tasks import scene as task_scene
 
@@ -58,24 +58,6 @@ SETTLED_SPEED_RAD_S = 0.02
 HAND_STIFFNESS, HAND_DAMPING, HAND_MAX_NM = 5.0, 0.5, 1.5  # a hand moving torque-off joints (leader arm)
 MAX_BACKLOG_S = 0.05  # more lag than this is dropped (counted), not caught up
 WAKE_PERIOD_S = 0.002
-
-
-@dataclass(frozen=True)
-class TwinConfig:
-    truth: TwinTruth = nominal_truth()
-    #: cube on the table: (x, y, yaw) in m, m, rad (world frame, base at the origin); None = drawn at random in the
-    #: tasks' object area with ``seed``
-    cube: tuple[float, float, float] | None = None
-    seed: int = 0
-    physics_hz: float = 1000.0
-    truth_log: Path | None = None
-    truth_log_hz: float = 50.0
-
-    def __post_init__(self) -> None:
-        if not self.physics_hz >= 500:
-            raise EmulatorError(f"physics_hz must be >= 500 (the servo loop runs at it), got {self.physics_hz}")
-        if self.cube is not None and (len(self.cube) != 3 or not all(math.isfinite(v) for v in self.cube)):
-            raise EmulatorError(f"cube needs three finite numbers X Y YAW, got {self.cube}")
 
 
 def random_cube(seed: int) -> tuple[float, float, float]:

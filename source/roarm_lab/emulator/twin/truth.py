@@ -22,7 +22,7 @@ from typing import Any
 
 from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.description.servo import DRIVES
-from roarm_lab.emulator.config import EmulatorError
+from roarm_lab.emulator.errors import EmulatorError
 
 TRUTH_SCHEMA = "roarm-twin-truth/1"
 JOINT_FIELDS = ("stiffness", "damping", "armature", "friction", "backlash_rad", "encoder_offset_rad",

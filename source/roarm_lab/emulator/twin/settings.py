@@ -1,0 +1,28 @@
+"""What the physics twin is told at start: its truth, the cube, its rates and where to log the ground truth."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from roarm_lab.emulator.errors import EmulatorError
+from roarm_lab.emulator.twin.truth import TwinTruth, nominal_truth
+
+
+@dataclass(frozen=True)
+class TwinConfig:
+    truth: TwinTruth = nominal_truth()
+    #: cube on the table: (x, y, yaw) in m, m, rad (world frame, base at the origin); None = drawn at random in the
+    #: tasks' object area with ``seed``
+    cube: tuple[float, float, float] | None = None
+    seed: int = 0
+    physics_hz: float = 1000.0
+    truth_log: Path | None = None
+    truth_log_hz: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not self.physics_hz >= 500:
+            raise EmulatorError(f"physics_hz must be >= 500 (the servo loop runs at it), got {self.physics_hz}")
+        if self.cube is not None and (len(self.cube) != 3 or not all(math.isfinite(v) for v in self.cube)):
+            raise EmulatorError(f"cube needs three finite numbers X Y YAW, got {self.cube}")
