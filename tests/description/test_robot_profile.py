@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 import yaml
+from robot_profiles import measured_profile
 
 from roarm_lab.description import DRIVES, JOINT_NAMES
 from roarm_lab.description.robot_profile import (
@@ -19,23 +20,6 @@ from roarm_lab.description.robot_profile import (
     profile_hash,
     save_profile,
 )
-
-
-def measured_profile():
-    """A profile as sysid would write one: every value off nominal, every std non-zero, provenance set."""
-    nominal = nominal_profile()
-    joints = {}
-    for i, (name, joint) in enumerate(nominal.joints.items()):
-        joints[name] = replace(
-            joint,
-            stiffness=Estimate(joint.stiffness.value * 1.1, 2.0),
-            damping=Estimate(joint.damping.value * 0.9, 0.01),
-            armature=Estimate(joint.armature.value * 1.2, 0.001),
-            friction=Estimate(joint.friction.value + 0.01, 0.005),
-            encoder_offset=Estimate(0.01 * (i - 2), 0.002),
-        )
-    return replace(nominal, joints=joints, command_delay_s=Estimate(0.021, 0.002), name="arm-a",
-                   provenance={"recordings": ["a.jsonl"], "residual_rad": 0.004})
 
 
 def test_nominal_profile_is_the_descriptions_drives_and_the_servo_facts():
