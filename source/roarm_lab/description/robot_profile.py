@@ -43,11 +43,15 @@ JOINT_FIELDS: dict[str, str] = {
 NOMINAL_COMMAND_DELAY_S = 0.0
 
 
+# The dataclasses below are frozen and slotted: a profile is a value (its hash names it), and slots keep Isaac Lab's
+# configclass from walking into it (it rewrites the attributes of every dataclass with a __dict__ it holds).
+
+
 class RobotProfileError(ValueError):
     """A robot profile that cannot be used: wrong schema version or robot, a missing or invalid value."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """A fitted value and its standard deviation (0 = exact, e.g. the nominal description)."""
 
@@ -59,7 +63,7 @@ class Estimate:
             raise RobotProfileError(f"an estimate needs a finite value and a finite std >= 0, got {self}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JointProfile:
     stiffness: Estimate
     damping: Estimate
@@ -73,7 +77,7 @@ class JointProfile:
                 raise RobotProfileError(f"{name} must be {'> 0' if name == 'stiffness' else '>= 0'}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RobotProfile:
     joints: dict[str, JointProfile]
     command_delay_s: Estimate
