@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.registry import get_task
 from roarm_lab.tasks.spec import TaskCfg
@@ -39,8 +40,10 @@ class EvalResult:
         return out
 
 
-def eval_cfg(task: str) -> TaskCfg:
-    cfg = get_task(task).make_cfg()
+def eval_cfg(task: str, robot_profile: RobotProfile | None = None) -> TaskCfg:
+    """The task's evaluation config: object tasks start from home; the arm is ``robot_profile``'s (the domain
+    randomization centred on it), the description's without one."""
+    cfg = get_task(task).make_cfg().with_robot_profile(robot_profile)
     if hasattr(cfg, "pregrasp_fraction"):
         cfg.pregrasp_fraction = 0.0
     return cfg

@@ -2,13 +2,16 @@
 
     python scripts/play.py --task RoArm-Reach --checkpoint logs/rsl_rl/RoArm-Reach/<run>/model_299.pt
                            [--backend mujoco|isaaclab] [--episodes 1000] [--seed 0] [--viewer]
-                           [--export policy.onnx]
+                           [--export policy.onnx] [--robot_profile FILE]
 
 Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--backend
 isaaclab`` evaluates in Isaac Lab kit-less (Newton physics; ``--device cuda:0`` on a GPU), on the same held-out
 episodes as MuJoCo for the same seed. ``--viewer`` (MuJoCo only) shows environment 0 in MuJoCo's passive viewer
 where a display exists. ``--export`` then writes the evaluated
 checkpoint as an ONNX policy package (``scripts/export_onnx.py``), its metadata holding the success rate.
+The simulated arm is the run's robot profile (``robot_profile.yaml`` next to the checkpoint, written by ``train.py
+--robot_profile``), or the nominal description for runs without one; ``--robot_profile FILE`` evaluates a run of
+the nominal description on a profile's arm, and must match the run's profile where it has one.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--viewer", action="store_true")
     parser.add_argument("--export", metavar="PATH", help="write the checkpoint's ONNX policy package here")
+    parser.add_argument("--robot_profile", metavar="FILE",
+                        help="simulate this robot profile's arm (default: the run's robot_profile.yaml, if any)")
     args = parser.parse_args(argv)
     if not Path(args.checkpoint).is_file():
         print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
@@ -70,8 +75,18 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --device is for --backend isaaclab (MuJoCo runs on the CPU)", file=sys.stderr)
         return 2
 
-    from roarm_lab.evaluation import evaluate
+    from roarm_lab.description.robot_profile import RobotProfileError
+    from roarm_lab.evaluation import eval_cfg, evaluate
     from roarm_lab.training.policy import load_actor, obs_policy
+    from roarm_lab.training.run import resolve_robot_profile
+
+    try:
+        profile = resolve_robot_profile(args.robot_profile, Path(args.checkpoint).parent)
+    except RobotProfileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("[roarm-lab] simulating " + ("the nominal description" if profile is None else
+                                       f"robot profile {profile.name} (hash {profile.hash})"))
 
     actor = load_actor(args.task, args.checkpoint)  # on the CPU (as the ONNX export wants it)
     cpu_policy = obs_policy(actor)
@@ -80,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return cpu_policy(obs.cpu())  # (Isaac Lab on a GPU: its step moves the actions back)
     on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
     episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
-    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads, on_step=on_step,
-                      backend=args.backend, device=args.device)
+    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads,
+                      cfg=eval_cfg(args.task, profile), on_step=on_step, backend=args.backend, device=args.device)
     for line in result.lines():
         print(line)
     if viewer_state and "viewer" in viewer_state:
@@ -93,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         evaluation = {"backend": args.backend, "episodes": result.episodes, "seed": args.seed,
                       "success_rate": result.success_rate}
         out = export_policy_package(actor, args.task, args.export, training=training_info(Path(args.checkpoint)),
-                                    evaluation=evaluation)
+                                    evaluation=evaluation, robot_profile=profile)
         print(f"[roarm-lab] policy package: {out}")
     return 0
 

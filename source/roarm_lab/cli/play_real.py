@@ -4,10 +4,12 @@
     bash scripts/env.sh python scripts/play_real.py --policy reach.onnx --port /dev/ttyUSB0 --dry-run --duration 5
     bash scripts/env.sh python scripts/play_real.py --policy reach.onnx --http 192.168.4.1 --target 0.2 -0.1 0.12
 
-Loads and checks the package (refused: exit 2, before the port is opened), connects, refuses an arm that does not
-answer, a dead servo bus or joints far outside the limits (exit 3, nothing moved), moves slowly to the policy's
-start pose on a checked straight joint-space path, then runs the
-policy at its control rate (30 Hz) until --duration ends or Ctrl+C (exit 0). Faults - link lost, watchdog (no fresh
+Loads and checks the package (refused: exit 2, before the port is opened) and prints the robot profile it was
+trained for ("policy trained for robot profile NAME (hash H)", or "... for the nominal description"); the
+profile's encoder offsets are taken off the measured joints and put on the commanded ones. Then it connects,
+refuses an arm that does not answer, a dead servo bus or joints far outside the limits (exit 3, nothing moved),
+moves slowly to the policy's start pose on a checked straight joint-space path, then runs the policy at its
+control rate (30 Hz) until --duration ends or Ctrl+C (exit 0). Faults - link lost, watchdog (no fresh
 feedback for --stale-periods control periods), repeated non-finite policy output, an arm reset - stop the run with
 exit 1. Ctrl+C and faults end with a T:102 to the last measured pose (never T:0, which drops the arm).
 

@@ -2,7 +2,7 @@
 
     python scripts/record_sim_demos.py --task RoArm-PickPlace|RoArm-Lift --episodes N --root DIR
         [--repo-id local/roarm_pickplace] [--seed 0] [--fps 30] [--num-envs 8] [--only-successful]
-        [--camera front|side|top ... --camera-size H W] [--realtime] [--threads 2]
+        [--camera front|side|top ... --camera-size H W] [--realtime] [--threads 2] [--robot_profile FILE]
 
 The reactive top-down picker (the expert Lift and PickPlace training clones) drives the arm; each frame holds the
 measured joints (``observation.state``), the joint targets commanded (``action``, model rad, the follower plugin's
@@ -12,7 +12,9 @@ episodes still being simulated (at most ``--num-envs``). An existing dataset at 
 features and fps); the simulation seed is then ``--seed`` plus the episodes already there, so appended demos differ.
 ``--fps`` must divide the 30 Hz control rate (every k-th step is recorded). ``--camera`` renders offscreen with
 ``MUJOCO_GL`` (``egl`` unless set); where that is impossible the script stops before recording. Nothing uses the
-Hugging Face Hub. Exit status: 0 done, 2 bad arguments, root, features or rendering (nothing written).
+Hugging Face Hub. ``--robot_profile FILE`` simulates that robot profile's arm (its drives; the domain randomization
+centred on it) instead of the nominal description. Exit status: 0 done, 2 bad arguments, robot profile, root,
+features or rendering (nothing written).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def _parse(argv):
                         help="record this camera (front, side, top); repeatable")
     parser.add_argument("--camera-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
     parser.add_argument("--realtime", action="store_true", help="step at the control rate (wall clock)")
+    parser.add_argument("--robot_profile", type=Path, metavar="FILE",
+                        help="simulate this robot profile's arm (default: the nominal description)")
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
@@ -69,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import torch
 
+    from roarm_lab.description.robot_profile import RobotProfileError, load_profile
+
+    try:
+        profile = load_profile(args.robot_profile) if args.robot_profile is not None else None
+    except RobotProfileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     from roarm_lab.lerobot_io.dataset_features import sim_demo_features
     from roarm_lab.lerobot_io.episode_writer import DatasetRootError, EpisodeWriter, FeatureMismatchError
     from roarm_lab.lerobot_io.sim_demos import SimDemoSource, demo_fps, frame_stride_for, record_demos
@@ -81,14 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         writer = EpisodeWriter(args.root, args.repo_id, demo_fps(stride), sim_demo_features(cameras))
         existing = writer.episodes_on_disk
         source = SimDemoSource(args.task, num_envs=args.num_envs, seed=args.seed + existing, cameras=cameras,
-                               frame_stride=stride, nthread=args.threads, realtime=args.realtime)
+                               frame_stride=stride, nthread=args.threads, realtime=args.realtime,
+                               robot_profile=profile)
     except (ValueError, DatasetRootError, FeatureMismatchError, RenderingUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if writer.recovered_append:
         print(f"[roarm-lab] rolled back an episode whose write was interrupted in {args.root}")
     print(f"[roarm-lab] recording {args.episodes} {args.task} episodes at {source.fps} fps into {args.root} "
-          f"({existing} there already; simulation seed {args.seed + existing})", flush=True)
+          f"({existing} there already; simulation seed {args.seed + existing}; "
+          + ("the nominal description" if profile is None else f"robot profile {profile.name} (hash {profile.hash})")
+          + ")", flush=True)
 
     def report(episode, index):
         outcome = "success" if episode.success else "failure"

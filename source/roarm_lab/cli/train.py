@@ -2,7 +2,7 @@
 
     python scripts/train.py --task RoArm-Reach|RoArm-Lift|RoArm-PickPlace [--backend auto|mujoco|isaaclab]
                             [--num_envs N] [--max_iterations N] [--seed S] [--device cpu]
-                            [--resume --checkpoint PATH] [--warm_start auto|none]
+                            [--resume --checkpoint PATH] [--warm_start auto|none] [--robot_profile FILE]
 
 The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
 ``--backend isaaclab`` runs Isaac Lab kit-less (Newton / MuJoCo-Warp physics), on the CPU too. ``--physics physx``
@@ -16,6 +16,9 @@ stop after the clone unless ``--max_iterations N`` asks for PPO. ``--warm_start 
 runs that resume or start from other weights skip the warm start. Isaac Lab's own launcher does not run it.
 Logs go to logs/rsl_rl/<task>/<time>/ (roarm_lab.training.run): checkpoints model_<it>.pt, params/env.yaml and
 params/agent.yaml, tensorboard events and learning_curves.png at the end.
+``--robot_profile FILE`` simulates the arm of a robot profile (``sysid.py fit`` writes one; the domain randomization
+is centred on it) instead of the nominal description, and copies it to the run's robot_profile.yaml, which
+play.py and export_onnx.py then use. A resumed run keeps its own profile (another one is refused).
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                              "and iteration count, e.g. a RoArm-Lift model for RoArm-PickPlace")
     parser.add_argument("--warm_start", choices=("auto", "none"), default="auto",
                         help="auto: imitate the task's expert (DAgger) before PPO; none: PPO alone")
+    parser.add_argument("--robot_profile", metavar="FILE",
+                        help="simulate this robot profile's arm (default: the nominal description; --resume: the "
+                             "run's)")
     parser.add_argument("--log_root", default=str(run.LOG_ROOT))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
@@ -90,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and args.init_from:
         print("error: use either --resume or --init_from", file=sys.stderr)
         return 2
+    from roarm_lab.description.robot_profile import RobotProfileError
+
+    try:  # a resumed run goes on with the profile it was trained for
+        profile = run.resolve_robot_profile(args.robot_profile, Path(args.checkpoint).parent if args.resume else None)
+    except RobotProfileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if profile is not None:
+        print(f"[roarm-lab] robot profile {profile.name} (hash {profile.hash})")
     if backend == "isaaclab":
         from roarm_lab.isaaclab import launcher
 
@@ -98,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.init_from:
                 print("error: --init_from is for train.py's own runs; use --checkpoint with isaaclab train",
                       file=sys.stderr)
+                return 2
+            if profile is not None:
+                print("error: --robot_profile is for train.py's own runs; Isaac Lab's launcher trains the nominal "
+                      "description", file=sys.stderr)
                 return 2
             cmd = launcher.isaaclab_train_command(args.task, args.num_envs, args.seed, args.device, physics,
                                                   args.max_iterations, args.video, args.distributed,
@@ -118,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from roarm_lab.deploy.checkpoint import git_head
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
+    from roarm_lab.tasks.registry import get_task
     from roarm_lab.training.learning_curve import plot_learning_curves
     from roarm_lab.training.policy import runner_cfg
     from roarm_lab.training.progress import attach_progress_bar
@@ -131,18 +151,21 @@ def main(argv: list[str] | None = None) -> int:
         agent_cfg.max_iterations = args.max_iterations
     elif warm:
         agent_cfg.max_iterations = ppo_iterations_after_warm_start(args.task, agent_cfg.max_iterations)
+    task_cfg = get_task(args.task).make_cfg().with_robot_profile(profile)
     if backend == "isaaclab":
         from roarm_lab.isaaclab.vec_env import make_vec_env
 
-        env, task_cfg = make_vec_env(args.task, args.num_envs, args.seed, args.device)
+        env, task_cfg = make_vec_env(args.task, args.num_envs, args.seed, args.device, task_cfg=task_cfg)
     else:
-        env = MujocoTaskEnv(args.task, args.num_envs, seed=args.seed, nthread=args.threads)
-        task_cfg = env.cfg
+        env = MujocoTaskEnv(args.task, args.num_envs, cfg=task_cfg, seed=args.seed, nthread=args.threads)
 
     log_dir = run.new_run_dir(args.log_root, args.task)
     run.write_agent_params(log_dir, agent_cfg.to_dict())
+    if profile is not None:
+        run.write_robot_profile(log_dir, profile)
     run.write_env_params(log_dir, {"task": args.task, "backend": backend, "num_envs": args.num_envs,
-                                   "commit": git_head(), **asdict(task_cfg)})
+                                   "commit": git_head(), **asdict(task_cfg),
+                                   "robot_profile": run.profile_summary(profile)})
     runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)
     if args.resume:
         runner.load(args.checkpoint)

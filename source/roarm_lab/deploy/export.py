@@ -10,6 +10,7 @@ import torch
 
 from roarm_lab.deploy.metadata import INPUT_NAME, OUTPUT_NAME, build_metadata, write_metadata
 from roarm_lab.description import ROBOT_ID
+from roarm_lab.description.robot_profile import RobotProfile
 
 
 def actor_to_onnx(actor) -> onnx.ModelProto:
@@ -26,11 +27,12 @@ def actor_to_onnx(actor) -> onnx.ModelProto:
 
 
 def export_policy_package(actor, task: str, out: str | Path, training: dict | None = None,
-                          evaluation: dict | None = None) -> Path:
-    """Write the package of ``actor`` (an rsl-rl MLPModel trained on ``task``) to ``out``."""
+                          evaluation: dict | None = None, robot_profile: RobotProfile | None = None) -> Path:
+    """Write the package of ``actor`` (an rsl-rl MLPModel trained on ``task``, on ``robot_profile``'s arm or the
+    nominal description's) to ``out``."""
     model = actor_to_onnx(actor)
     model.doc_string = f"{ROBOT_ID} {task} policy (roarm_lab policy package)"
-    write_metadata(model, build_metadata(task, training, evaluation))
+    write_metadata(model, build_metadata(task, training, evaluation, robot_profile))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(model.SerializeToString())  # one file: onnx.save could move weights to a .data file

@@ -14,6 +14,10 @@ object). Schema "1" fields:
 * ``joint_limits``: ``hardware_safe`` (the simulator's joint limits and the action clip) and ``firmware_clamps``
 * ``training``: checkpoint, run, iteration, checkpoint time, code commit; ``exported_at``, ``exporter``;
   optionally ``evaluation`` (from ``play.py --export``)
+* ``robot_profile``: the robot profile the policy was trained for (:mod:`roarm_lab.description.robot_profile`):
+  ``name``, ``hash``, ``encoder_offsets`` (rad, model frame, joint order: the arm's encoders read
+  ``q_true + offset``; the runner corrects for them) and ``command_delay_s``; the nominal description's values
+  when it was trained without one. Packages exported before this field read as nominal.
 
 The graph has one input ``obs`` (batch, observation.size) and one output ``actions`` (batch, action.size).
 """
@@ -21,6 +25,7 @@ The graph has one input ``obs`` (batch, observation.size) and one output ``actio
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 
 import onnx
@@ -31,6 +36,7 @@ from roarm_lab.deploy.observation_layout import constants, observation_layout
 from roarm_lab.description import FIRMWARE_CLAMPS, HARDWARE_SAFE, JOINT_NAMES, ROBOT_ID
 from roarm_lab.description.firmware_units import FEEDBACK_JOINT_FIELDS, GRIPPER_INDEX, T102_FIELDS
 from roarm_lab.description.limits import JointLimits
+from roarm_lab.description.robot_profile import RobotProfile, nominal_profile
 from roarm_lab.tasks.mdp.actions import ACTION_SCALE, DEFAULT_POSE
 from roarm_lab.tasks.registry import TASKS, get_task
 from roarm_lab.tasks.timing import CONTROL_HZ
@@ -77,9 +83,28 @@ def action_layout() -> dict:
     }
 
 
-def build_metadata(task: str, training: dict | None = None, evaluation: dict | None = None) -> dict:
+def robot_profile_section(profile: RobotProfile | None) -> dict:
+    """The ``robot_profile`` section: what a runner needs of the profile (the nominal description's for None)."""
+    profile = profile if profile is not None else nominal_profile()
+    return {"name": profile.name, "hash": profile.hash, "encoder_offsets": list(profile.encoder_offsets),
+            "command_delay_s": profile.command_delay_s.value}
+
+
+def package_robot_profile(meta: dict) -> dict:
+    """The package's ``robot_profile`` section; the nominal description's for packages from before the field."""
+    return meta.get("robot_profile") or robot_profile_section(None)
+
+
+def is_nominal(section: dict) -> bool:
+    """Whether a ``robot_profile`` section is the nominal description's (by hash: the values, not the name)."""
+    return section["hash"] == nominal_profile().hash
+
+
+def build_metadata(task: str, training: dict | None = None, evaluation: dict | None = None,
+                   robot_profile: RobotProfile | None = None) -> dict:
     """The metadata of a package of ``task``; ``training`` describes the checkpoint
-    (:func:`roarm_lab.deploy.checkpoint.training_info`)."""
+    (:func:`roarm_lab.deploy.checkpoint.training_info`), ``robot_profile`` the arm it was trained for (None: the
+    nominal description)."""
     meta = {
         "robot_id": ROBOT_ID,
         "task": task,
@@ -91,6 +116,7 @@ def build_metadata(task: str, training: dict | None = None, evaluation: dict | N
         "training": training or {},
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "exporter": f"roarm_lab {roarm_lab.__version__}",
+        "robot_profile": robot_profile_section(robot_profile),
     }
     if evaluation is not None:
         meta["evaluation"] = evaluation
@@ -148,9 +174,35 @@ def check_metadata(meta: dict, expect_task: str | None = None) -> None:
         raise PolicyPackageError(f"observation terms add up to {sum(t.get('size', 0) for t in obs['terms'])} "
                                  f"values, observation.size is {obs['size']}")
     _check_observation_matches_code(meta)
+    _check_robot_profile(meta)
     if meta["firmware"]["model_to_firmware"] != firmware_mapping()["model_to_firmware"]:
         raise PolicyPackageError(f"firmware.model_to_firmware {meta['firmware']['model_to_firmware']} differs from "
                                  f"this code's {firmware_mapping()['model_to_firmware']}")
+
+
+def _check_robot_profile(meta: dict) -> None:
+    """A ``robot_profile`` section, where there is one, holds a name, a hash, one finite encoder offset per joint
+    and a finite command delay >= 0."""
+    if "robot_profile" not in meta:
+        return
+    section = meta["robot_profile"]
+    if not isinstance(section, dict):
+        raise PolicyPackageError(f"robot_profile must be an object, got {section!r}")
+    for key in ("name", "hash"):
+        if not isinstance(section.get(key), str):
+            raise PolicyPackageError(f"robot_profile.{key} must be a string, got {section.get(key)!r}")
+    offsets = section.get("encoder_offsets")
+    if not (isinstance(offsets, list) and len(offsets) == len(JOINT_NAMES)
+            and all(_finite_number(x) for x in offsets)):
+        raise PolicyPackageError(f"robot_profile.encoder_offsets must be {len(JOINT_NAMES)} finite numbers (rad), "
+                                 f"got {offsets!r}")
+    delay = section.get("command_delay_s")
+    if not (_finite_number(delay) and delay >= 0):
+        raise PolicyPackageError(f"robot_profile.command_delay_s must be a finite number >= 0, got {delay!r}")
+
+
+def _finite_number(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _check_observation_matches_code(meta: dict) -> None:

@@ -11,7 +11,14 @@ from onnx.external_data_helper import uses_external_data
 
 from roarm_lab.deploy.action import ActionMapping
 from roarm_lab.deploy.errors import PolicyPackageError
-from roarm_lab.deploy.metadata import INPUT_NAME, OUTPUT_NAME, check_metadata, read_metadata
+from roarm_lab.deploy.metadata import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    check_metadata,
+    is_nominal,
+    package_robot_profile,
+    read_metadata,
+)
 from roarm_lab.deploy.observation import build_observation
 from roarm_lab.tasks.registry import get_task
 
@@ -70,6 +77,10 @@ class PolicyPackage:
         self.joint_names: tuple[str, ...] = tuple(metadata["action"]["joint_names"])
         self.t102_fields: tuple[str, ...] = tuple(metadata["firmware"]["command"]["fields"])
         self.action_mapping = ActionMapping.from_metadata(metadata["action"])
+        #: the robot profile it was trained for: name, hash, encoder_offsets, command_delay_s
+        self.robot_profile: dict = package_robot_profile(metadata)
+        #: (6,) rad, model frame: what the arm's encoders read above the true joint angles
+        self.encoder_offsets = np.asarray(self.robot_profile["encoder_offsets"], dtype=np.float64)
         self._session = session
         self._spec = get_task(self.task)
 
@@ -88,6 +99,13 @@ class PolicyPackage:
         _check_io(session.get_inputs(), INPUT_NAME, meta["observation"]["size"], "input")
         _check_io(session.get_outputs(), OUTPUT_NAME, meta["action"]["size"], "output")
         return cls(path, meta, session)
+
+    @property
+    def trained_for(self) -> str:
+        """``robot profile NAME (hash H)``, or ``the nominal description``."""
+        if is_nominal(self.robot_profile):
+            return "the nominal description"
+        return f"robot profile {self.robot_profile['name']} (hash {self.robot_profile['hash']})"
 
     def act(self, obs) -> np.ndarray:
         """Deterministic actions for one observation (k,) -> (6,) or a batch (N, k) -> (N, 6), float32."""

@@ -43,11 +43,15 @@ JOINT_FIELDS: dict[str, str] = {
 NOMINAL_COMMAND_DELAY_S = 0.0
 
 
+# The dataclasses below are frozen and slotted: a profile is a value (its hash names it), and slots keep Isaac Lab's
+# configclass from walking into it (it rewrites the attributes of every dataclass with a __dict__ it holds).
+
+
 class RobotProfileError(ValueError):
     """A robot profile that cannot be used: wrong schema version or robot, a missing or invalid value."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """A fitted value and its standard deviation (0 = exact, e.g. the nominal description)."""
 
@@ -59,7 +63,7 @@ class Estimate:
             raise RobotProfileError(f"an estimate needs a finite value and a finite std >= 0, got {self}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JointProfile:
     stiffness: Estimate
     damping: Estimate
@@ -73,7 +77,7 @@ class JointProfile:
                 raise RobotProfileError(f"{name} must be {'> 0' if name == 'stiffness' else '>= 0'}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RobotProfile:
     joints: dict[str, JointProfile]
     command_delay_s: Estimate
@@ -144,6 +148,15 @@ def _estimate(doc: Any, where: str) -> Estimate:
         raise RobotProfileError(f"{where}: {e}") from None
 
 
+def _differences(got: dict, expected) -> str:
+    """``: missing a, b; unexpected c`` for the keys of ``got`` against ``expected``."""
+    missing = [k for k in expected if k not in got]
+    unexpected = [str(k) for k in got if k not in expected]
+    parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
+        [f"unexpected {', '.join(unexpected)}"] if unexpected else [])
+    return ": " + "; ".join(parts)
+
+
 def profile_from_dict(doc: Any, source: str = "profile") -> RobotProfile:
     if not isinstance(doc, dict):
         raise RobotProfileError(f"{source}: not a robot profile (expected a mapping)")
@@ -155,14 +168,18 @@ def profile_from_dict(doc: Any, source: str = "profile") -> RobotProfile:
     if robot != PROFILE_ROBOT:
         raise RobotProfileError(f"{source}: the profile is for robot {robot!r}, not {PROFILE_ROBOT!r}")
     joints_doc = doc.get("joints")
-    if not isinstance(joints_doc, dict) or set(joints_doc) != set(JOINT_NAMES):
-        got = ", ".join(joints_doc) if isinstance(joints_doc, dict) else repr(joints_doc)
-        raise RobotProfileError(f"{source}: joints must be exactly {', '.join(JOINT_NAMES)}, got {got}")
+    if not isinstance(joints_doc, dict):
+        raise RobotProfileError(f"{source}: joints must map {', '.join(JOINT_NAMES)} to their values, "
+                                f"got {joints_doc!r}")
+    if set(joints_doc) != set(JOINT_NAMES):
+        raise RobotProfileError(f"{source}: joints must be exactly {', '.join(JOINT_NAMES)}"
+                                f"{_differences(joints_doc, JOINT_NAMES)}")
     joints = {}
     for j in JOINT_NAMES:
         jd = joints_doc[j]
         if not isinstance(jd, dict) or set(jd) != set(JOINT_FIELDS):
-            raise RobotProfileError(f"{source}: joint {j} needs exactly {', '.join(JOINT_FIELDS)}")
+            got = _differences(jd, JOINT_FIELDS) if isinstance(jd, dict) else f", got {jd!r}"
+            raise RobotProfileError(f"{source}: joint {j} needs exactly {', '.join(JOINT_FIELDS)}{got}")
         try:
             joints[j] = JointProfile(**{f: _estimate(jd[f], f"{source}: {j}.{f}") for f in JOINT_FIELDS})
         except RobotProfileError as e:

@@ -29,7 +29,7 @@ from isaaclab_tasks.utils import PresetCfg, preset
 from roarm_lab.description import HOME_POSE
 from roarm_lab.isaaclab import env_cfg_class_names, events
 from roarm_lab.isaaclab.actions import JointTargetActionCfg
-from roarm_lab.isaaclab.robot_cfg import NEWTON_ROOT_POS, PHYSX_ROOT_POS
+from roarm_lab.isaaclab.robot_cfg import NEWTON_ROOT_POS, PHYSX_ROOT_POS, SERVO_GROUP, servo_actuator_cfg
 from roarm_lab.isaaclab.scene_cfg import ENV_SPACING_M, RoArmCubeSceneCfg, RoArmSceneCfg
 from roarm_lab.isaaclab.task_state import CUBE, TASK_TERM, TaskStateTermCfg
 from roarm_lab.isaaclab.terms import spec_failure, spec_observation, spec_reward
@@ -139,9 +139,9 @@ class RoArmEnvCfg(ManagerBasedRLEnvCfg):
     """A RoArm task; subclasses name the task (``task_id``).
 
     ``task_cfg`` (default: the TaskSpec's ``make_cfg()``) is read when the config is built or replaced
-    (:meth:`set_task_cfg`): the reward weights, the observation noise, which randomization events exist and the
-    episode length come from it. The task term gets the same object (``commands.task.task_cfg``, the one read at
-    run time).
+    (:meth:`set_task_cfg`): the reward weights, the observation noise, which randomization events exist, the
+    episode length and the arm's drives (its ``robot_profile``; the description's without one) come from it. The
+    task term gets the same object (``commands.task.task_cfg``, the one read at run time).
     """
 
     task_id: str = MISSING
@@ -177,6 +177,9 @@ class RoArmEnvCfg(ManagerBasedRLEnvCfg):
         self.terminations = terminations_cfg(spec, task_cfg)
         self.events = events_cfg(spec, task_cfg)
         self.episode_length_s = task_cfg.episode_length_s
+        # replace() copies the robot config: its other fields (the init state's preset, if resolved) stay
+        self.scene.robot = self.scene.robot.replace(
+            actuators={SERVO_GROUP: servo_actuator_cfg(task_cfg.robot_profile)})
 
     def play_mode(self):
         """Isaac Lab's play defaults, and object tasks start from home as in evaluation

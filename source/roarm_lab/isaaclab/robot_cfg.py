@@ -9,6 +9,10 @@ instead (e.g. a DC-motor model whose clip cancels the ``b*qdot`` terms) gives th
 the damping explicitly: the servo then leads MuJoCo by about one physics step whenever it accelerates, ~1 cm of
 TCP in a saturated move (the sim-to-sim check, :mod:`roarm_lab.sim_to_sim`). An implicit PD drive would put the
 back-EMF inside the clip and let a saturated joint run faster than the servo's no-load speed.
+
+With a robot profile (:mod:`roarm_lab.description.robot_profile`) the stiffness, back-EMF damping, armature and
+friction are the profile's (:func:`servo_actuator_cfg`), as :func:`roarm_lab.sim_mujoco.scene.apply_profile` writes
+them into MuJoCo; the torque and velocity limits stay the description's.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from isaaclab_physx.sim.schemas import PhysxArticulationCfg
 
 from roarm_lab.assets.paths import USD_PATH
 from roarm_lab.description import BASE_MOUNT, DRIVES, HOME_POSE, JOINT_NAMES
+from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.tasks.mdp.actions import GRIPPER_DEFAULT
 
 SERVO_GROUP = "servos"
@@ -28,18 +33,25 @@ SERVO_GROUP = "servos"
 UNCAPPED_EFFORT_NM = 1.0e3
 
 
-def servo_actuator_cfg() -> IdealPDActuatorCfg:
-    """All six joints in one group, values keyed by exact joint name (the USD joint prim names)."""
+def servo_actuator_cfg(profile: RobotProfile | None = None) -> IdealPDActuatorCfg:
+    """All six joints in one group, values keyed by exact joint name (the USD joint prim names): the drive values
+    of ``profile``, the description's (:data:`~roarm_lab.description.DRIVES`) without one."""
     by_joint = {d.joint: d for d in DRIVES}
+
+    def per_joint(field: str) -> dict[str, float]:
+        if profile is None:
+            return {j: getattr(by_joint[j], field) for j in JOINT_NAMES}
+        return dict(zip(JOINT_NAMES, profile.values(field), strict=True))
+
     return IdealPDActuatorCfg(
         joint_names_expr=list(JOINT_NAMES),
-        stiffness={j: by_joint[j].stiffness for j in JOINT_NAMES},
+        stiffness=per_joint("stiffness"),
         damping=0.0,
         actuator_effort_limit={j: by_joint[j].torque_limit for j in JOINT_NAMES},
         joint_effort_limit=UNCAPPED_EFFORT_NM,
-        viscous_friction={j: by_joint[j].damping for j in JOINT_NAMES},
-        armature={j: by_joint[j].armature for j in JOINT_NAMES},
-        friction={j: by_joint[j].friction for j in JOINT_NAMES},
+        viscous_friction=per_joint("damping"),
+        armature=per_joint("armature"),
+        friction=per_joint("friction"),
     )
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.evaluation import eval_cfg
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.mdp.actions import joint_targets
@@ -72,11 +73,13 @@ class SimDemoSource:
 
     ``cameras``: ``{name: (height, width)}`` (see :data:`roarm_lab.sim_mujoco.camera.VIEWS`); a camera that cannot
     render raises ``RenderingUnavailableError`` here, before any step. ``realtime`` paces the steps at the control
-    rate (a recording you can watch or interrupt like a real one).
+    rate (a recording you can watch or interrupt like a real one). ``robot_profile``: the arm simulated (default:
+    the description's).
     """
 
     def __init__(self, task: str, num_envs: int = 8, seed: int = 0, cameras: dict[str, tuple[int, int]] | None = None,
-                 frame_stride: int = 1, nthread: int = 2, realtime: bool = False):
+                 frame_stride: int = 1, nthread: int = 2, realtime: bool = False,
+                 robot_profile: RobotProfile | None = None):
         if task not in EXPERT_TASKS:
             raise ValueError(f"no expert for {task!r}; choose one of {', '.join(EXPERT_TASKS)}")
         self.task = task
@@ -84,7 +87,7 @@ class SimDemoSource:
         self.frame_stride = frame_stride
         self.fps = demo_fps(frame_stride)
         self.realtime = realtime
-        self.env = MujocoTaskEnv(task, num_envs, cfg=eval_cfg(task), seed=seed, nthread=nthread)
+        self.env = MujocoTaskEnv(task, num_envs, cfg=eval_cfg(task, robot_profile), seed=seed, nthread=nthread)
         self.expert = ReactivePicker(place=task == "RoArm-PickPlace")
         self.cameras = {}
         if cameras:

@@ -50,7 +50,13 @@ class Policy(Protocol):
 class OnnxPolicy:
     """An ONNX policy package: the observation computed exactly as in simulation
     (:meth:`PolicyPackage.observation_from_state`, the task's own term functions), ``last_action`` the previous raw
-    action (zero at the start and after a non-finite one)."""
+    action (zero at the start and after a non-finite one).
+
+    Encoder offsets: the arm's encoders read ``q_true + offset`` (the package's robot profile,
+    :attr:`PolicyPackage.encoder_offsets`), the simulation the policy was trained in has none. So the measured joints
+    less the offsets are the observation's joints, and the policy's joint targets plus the offsets are what the
+    servos are told (their position loops close on the encoder): the policy acts on the true joint angles. The
+    start pose is shifted the same way. Zero offsets (the nominal description) change nothing."""
 
     def __init__(self, package: PolicyPackage):
         from roarm_lab.tasks.registry import get_task
@@ -58,7 +64,8 @@ class OnnxPolicy:
         self.package = package
         self.source = str(package.path)
         self.task, self.control_hz = package.task, package.control_hz
-        self.start_pose = np.asarray(package.action_mapping.default_pose, dtype=np.float64)
+        self.encoder_offsets = np.asarray(package.encoder_offsets, dtype=np.float64)
+        self.start_pose = np.asarray(package.action_mapping.default_pose, dtype=np.float64) + self.encoder_offsets
         self.observes_object = get_task(package.task).has_object
         self._last_action = np.zeros(package.action_size, dtype=np.float32)
 
@@ -68,8 +75,10 @@ class OnnxPolicy:
     def step(self, observation: ArmObservation) -> PolicyStep:
         extra = {} if observation.object_pos is None else {"object_pos": observation.object_pos,
                                                             "object_quat": observation.object_quat}
-        obs = self.package.observation_from_state(observation.q, observation.joint_velocity, observation.command,
+        q_true = np.asarray(observation.q, dtype=np.float64) - self.encoder_offsets
+        obs = self.package.observation_from_state(q_true, observation.joint_velocity, observation.command,
                                                   self._last_action, **extra)
         action = self.package.act(obs)
         self._last_action = action if np.all(np.isfinite(action)) else np.zeros_like(action)
-        return PolicyStep(self.package.joint_targets(action), obs.tolist(), action.tolist())
+        targets = self.package.joint_targets(action) + self.encoder_offsets  # the encoder frame the servos hold
+        return PolicyStep(targets, obs.tolist(), action.tolist())

@@ -153,6 +153,8 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
              f"{np.round(command, 3).tolist()} m, arm on {where}, feedback from "
              + ("the T:1051 stream" if options.link.feedback_mode == STREAM else "T:105 requests")
              + (" (dry run: no motion commands)" if options.dry_run else ""))
+        if isinstance(policy, OnnxPolicy):
+            echo(f"[roarm-lab] policy trained for {policy.package.trained_for}")
         if options.link.port is not None:
             echo("[roarm-lab] opening the serial port; a USB connection may reboot the arm and make it re-home "
                  "(hardware §1.2): keep clear")

@@ -37,7 +37,8 @@ class StepRecord:
     joint_vel: list[float] | None = None  # estimated by differencing (rad/s)
     obs: list[float] | None = None
     action: list[float] | None = None  # the raw policy output
-    policy_target: list[float] | None = None  # default pose + scale * action, clipped (the simulator's mapping)
+    policy_target: list[float] | None = None  # default pose + scale * action, clipped (the simulator's mapping), plus
+    #                                            the encoder offsets of the package's robot profile
     command: list[float] | None = None  # the target after the safety layer: what was (or would be) sent
     clamps: list[str] = field(default_factory=list)  # the safety rules that changed it (kind or kind:joint)
     round_trip_ms: float | None = None  # T:102 + T:105 written -> T:1051 read (request mode)

@@ -1,7 +1,8 @@
 """N RoArm task environments in native MuJoCo behind the rsl-rl ``VecEnv`` interface.
 
 Physics: every control step advances all environments DECIMATION physics steps with ``mujoco.rollout`` on a
-persistent thread pool (one MjData per thread). With physics randomization on, each environment has its own
+persistent thread pool (one MjData per thread). The arm's drives are the task config's robot profile's
+(``cfg.robot_profile``; the description's without one). With physics randomization on, each environment has its own
 MjModel (rollout takes one model per initial state). The MDP (observations, rewards, terminations, resets,
 success) is the task's :class:`~roarm_lab.tasks.spec.TaskSpec`: torch code on the batched state, the same
 functions the Isaac Lab backend calls, and so is the episode bookkeeping (:mod:`roarm_lab.tasks.episode`: action
@@ -49,7 +50,7 @@ class MujocoTaskEnv(VecEnv):
         self.num_actions = N_JOINTS
         self.device = device
         self.max_episode_length = self.cfg.max_episode_length
-        self.model = build_scene(self.spec.has_object)
+        self.model = build_scene(self.spec.has_object, self.cfg.robot_profile)
         rand = self.cfg.randomization
         check_latency(rand.action_latency_steps[1])
         self._randomizer = ModelRandomizer(self.model)

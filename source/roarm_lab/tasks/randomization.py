@@ -2,16 +2,23 @@
 
 Each backend applies the sampled values its own way (MuJoCo: a per-environment MjModel; Isaac Lab: its
 articulation and material properties), so the distributions live here, once. Scales multiply the nominal values
-of the robot description (:mod:`roarm_lab.description.servo`, :mod:`~roarm_lab.description.inertia`).
+of the simulated arm: the robot description's (:mod:`roarm_lab.description.servo`,
+:mod:`~roarm_lab.description.inertia`), or a robot profile's where the task carries one
+(:attr:`roarm_lab.tasks.spec.TaskCfg.robot_profile`): the randomization is then centred on the profile by
+construction, and :func:`centred_on_profile` sets its widths from the profile's uncertainty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import torch
 
+from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.tasks import scene
+from roarm_lab.tasks.episode import MAX_LATENCY
+from roarm_lab.tasks.timing import CONTROL_DT
 
 Range = tuple[float, float]
 
@@ -34,6 +41,55 @@ PHYSICS_FIELDS = ("stiffness_scale", "damping_scale", "joint_friction_scale", "a
                   "object_mass", "object_friction")
 NOMINAL = {"stiffness_scale": 1.0, "damping_scale": 1.0, "joint_friction_scale": 1.0, "armature_scale": 1.0,
            "link_mass_scale": 1.0, "object_mass": scene.CUBE_MASS, "object_friction": scene.CUBE_FRICTION}
+
+
+#: Around a robot profile each drive scale spans 1 +- max(PROFILE_SCALE_FLOOR, PROFILE_STD_MULTIPLE * the largest
+#: relative std of its joints), the latency its delay +- PROFILE_STD_MULTIPLE std: 2 std holds ~95 % of a fit's
+#: uncertainty; the floor keeps 5 % of spread for what the fit cannot see (temperature, wear, supply voltage).
+PROFILE_STD_MULTIPLE = 2.0
+PROFILE_SCALE_FLOOR = 0.05
+#: the widest half-width of a scale range: a scale stays >= 0.1 (a servo with no stiffness is no servo)
+PROFILE_SCALE_MAX_HALF_WIDTH = 0.9
+#: scale field -> the profile's per-joint field it multiplies
+PROFILE_SCALE_FIELDS = {"stiffness_scale": "stiffness", "damping_scale": "damping", "armature_scale": "armature",
+                        "joint_friction_scale": "friction"}
+
+
+def profile_scale_range(profile: RobotProfile, joint_field: str, k: float = PROFILE_STD_MULTIPLE,
+                        floor: float = PROFILE_SCALE_FLOOR) -> Range:
+    """``1 +- max(floor, k * max_j std_j / value_j)`` for one per-joint field; joints whose value is 0 are left
+    out (a scale does not change them), and the half-width is at most :data:`PROFILE_SCALE_MAX_HALF_WIDTH`."""
+    relative = [std / value for value, std in zip(profile.values(joint_field), profile.stds(joint_field),
+                                                   strict=True) if value > 0]
+    half = min(max(floor, k * max(relative, default=0.0)), PROFILE_SCALE_MAX_HALF_WIDTH)
+    return (1.0 - half, 1.0 + half)
+
+
+def _steps(seconds: float) -> int:
+    return math.floor(seconds / CONTROL_DT + 0.5)
+
+
+def profile_latency_range(profile: RobotProfile, k: float = PROFILE_STD_MULTIPLE) -> tuple[int, int]:
+    """The action latency, control steps, of ``command_delay_s`` +- k std, each end rounded to the nearest step
+    and clamped to [0, MAX_LATENCY] (the most the latency buffer holds: a longer delay is simulated as
+    MAX_LATENCY steps)."""
+    delay = profile.command_delay_s
+
+    def clamp(steps: int) -> int:
+        return min(max(steps, 0), MAX_LATENCY)
+
+    return clamp(_steps(delay.value - k * delay.std)), clamp(_steps(delay.value + k * delay.std))
+
+
+def centred_on_profile(cfg: RandomizationCfg, profile: RobotProfile, k: float = PROFILE_STD_MULTIPLE,
+                       floor: float = PROFILE_SCALE_FLOOR) -> RandomizationCfg:
+    """``cfg`` with the drive scale ranges (stiffness, damping, armature, joint friction) and the action latency
+    range set from ``profile`` (:func:`profile_scale_range`, :func:`profile_latency_range`). The scales multiply
+    the simulated arm's values, which are the profile's, so the ranges are centred on 1. Everything else (link
+    masses, the cube, observation noise, ``enabled``) stays as ``cfg`` has it."""
+    scales = {name: profile_scale_range(profile, joint_field, k, floor)
+              for name, joint_field in PROFILE_SCALE_FIELDS.items()}
+    return replace(cfg, **scales, action_latency_steps=profile_latency_range(profile, k))
 
 
 def _uniform(lo: float, hi: float, n: int, generator: torch.Generator) -> torch.Tensor:

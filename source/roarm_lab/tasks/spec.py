@@ -8,12 +8,13 @@ there is one copy of the MDP.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
+from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.tasks.mdp.state import ArmState
-from roarm_lab.tasks.randomization import RandomizationCfg
+from roarm_lab.tasks.randomization import RandomizationCfg, centred_on_profile
 from roarm_lab.tasks.timing import CONTROL_DT
 
 
@@ -31,10 +32,20 @@ class TaskCfg:
     init_joint_noise: float = 0.1  # rad, uniform around home
     reward_weights: dict[str, float] = field(default_factory=dict)
     randomization: RandomizationCfg = field(default_factory=RandomizationCfg)
+    #: the arm simulated: a robot profile's drive values, or the description's nominal ones (None)
+    robot_profile: RobotProfile | None = None
 
     @property
     def max_episode_length(self) -> int:
         return int(round(self.episode_length_s / CONTROL_DT))
+
+    def with_robot_profile(self, profile: RobotProfile | None) -> TaskCfg:
+        """A copy that simulates ``profile``'s arm, its domain randomization centred on the profile
+        (:func:`~roarm_lab.tasks.randomization.centred_on_profile`); ``None``: this config unchanged (a copy)."""
+        if profile is None:
+            return replace(self)
+        return replace(self, robot_profile=profile,
+                       randomization=centred_on_profile(self.randomization, profile))
 
 
 @dataclass

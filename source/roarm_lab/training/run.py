@@ -3,7 +3,10 @@
 * ``params/env.yaml``: the task (what export and play read back), backend, number of environments, commit and the
   task config;
 * ``params/agent.yaml``: the rsl-rl config;
-* rsl-rl's checkpoints ``model_<iteration>.pt`` and tensorboard event files, and ``learning_curves.png``.
+* rsl-rl's checkpoints ``model_<iteration>.pt`` and tensorboard event files, and ``learning_curves.png``;
+* ``robot_profile.yaml``: the robot profile the run simulated (``train.py --robot_profile``), a copy of the file
+  given; none when it simulated the nominal description. Play and export use it unless told otherwise
+  (:func:`resolve_robot_profile`).
 
 :mod:`roarm_lab.cli.train` writes runs through these functions; :mod:`roarm_lab.deploy.checkpoint` reads them.
 """
@@ -16,11 +19,14 @@ from pathlib import Path
 
 import yaml
 
+from roarm_lab.description.robot_profile import RobotProfile, RobotProfileError, load_profile, save_profile
+
 LOG_ROOT = Path("logs/rsl_rl")
 TIME_FORMAT = "%Y-%m-%d_%H-%M-%S"
 PARAMS_DIR = "params"
 ENV_PARAMS = "env.yaml"
 AGENT_PARAMS = "agent.yaml"
+ROBOT_PROFILE = "robot_profile.yaml"
 #: rsl-rl's checkpoint file names; group 1: the iteration
 CHECKPOINT_FILE = re.compile(r"model_(\d+)\.pt")
 
@@ -49,6 +55,40 @@ def write_agent_params(run: Path, agent: dict) -> Path:
 def checkpoint_path(run: Path, iteration: int) -> Path:
     """rsl-rl's name for the checkpoint after ``iteration``."""
     return run / f"model_{iteration}.pt"
+
+
+def robot_profile_path(run: Path) -> Path:
+    return run / ROBOT_PROFILE
+
+
+def write_robot_profile(run: Path, profile: RobotProfile) -> Path:
+    """``robot_profile.yaml``: the profile the run simulates (an existing one is kept: RobotProfileError)."""
+    return save_profile(profile, robot_profile_path(run))
+
+
+def run_robot_profile(run: Path) -> RobotProfile | None:
+    """The run's robot profile, None for a run of the nominal description (no ``robot_profile.yaml``)."""
+    path = robot_profile_path(run)
+    return load_profile(path) if path.is_file() else None
+
+
+def profile_summary(profile: RobotProfile | None) -> dict | None:
+    """What ``params/env.yaml`` records of the profile (the values are in ``robot_profile.yaml``)."""
+    return None if profile is None else {"name": profile.name, "hash": profile.hash, "file": ROBOT_PROFILE}
+
+
+def resolve_robot_profile(given: str | Path | None, run: Path | None) -> RobotProfile | None:
+    """The profile to simulate or export a run's checkpoint with: the file ``given`` (``--robot_profile``), else
+    the run's own (:func:`run_robot_profile`), else None (the nominal description). A given profile that differs
+    from the run's (another hash) is refused, both hashes named: the policy was trained for the run's."""
+    run_profile = run_robot_profile(run) if run is not None else None
+    if given is None:
+        return run_profile
+    profile = load_profile(given)
+    if run_profile is not None and run_profile.hash != profile.hash:
+        raise RobotProfileError(f"--robot_profile {given} (hash {profile.hash}) is not the profile the run was "
+                                f"trained for, {robot_profile_path(run)} (hash {run_profile.hash})")
+    return profile
 
 
 def _write_yaml(path: Path, data: dict) -> Path:
