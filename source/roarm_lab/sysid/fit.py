@@ -44,6 +44,7 @@ class FitReport:
     rmse_fitted_per_joint: dict[str, float]
     identifiable: list[str]
     not_identifiable: list[str]
+    loose: list[str]  # identified on the stage-1 screen, but with a std above the threshold on all the data
     values: dict[str, float]  # parameter units (scales, rad, s)
     stds: dict[str, float]
     fit_time_s: float
@@ -63,6 +64,7 @@ class FitReport:
                                  "fitted_per_joint": self.rmse_fitted_per_joint},
             "identifiable": self.identifiable,
             "not_identifiable_kept_nominal": self.not_identifiable,
+            "fitted_but_loose": self.loose,
             "fit_time_s": round(self.fit_time_s, 1),
             "timestep_s": self.timestep_s,
         }
@@ -74,6 +76,8 @@ class FitReport:
                  f"{self.rmse_fitted_rad * 1000:.2f} mrad",
                  "identified: " + (", ".join(self.identifiable) or "none"),
                  "not identifiable (kept nominal, wide std): " + (", ".join(self.not_identifiable) or "none")]
+        if self.loose:
+            lines.append("fitted, but loose (std above the threshold): " + ", ".join(self.loose))
         return "\n".join(lines)
 
 
@@ -143,31 +147,36 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     model = ReplayModel(config, base)
     splits = [(1.0 - config.holdout_fraction) * e.duration_s for e in episodes]
     train = [model.prepare(e, until_s=s) for e, s in zip(episodes, splits, strict=True)]
+    screen = [model.prepare(e, until_s=min(s, config.screen_s)) for e, s in zip(episodes, splits, strict=True)]
     full = [model.prepare(e) for e in episodes]
+    _, screen_fn = model.residual_fn(screen)
     sequences, residual_fn = model.residual_fn(train)
 
     nominal = model.parameters()
     logging.getLogger("absl").setLevel(logging.ERROR)
-    log(f"[sysid] fitting {len(nominal.as_vector())} parameters to {len(episodes)} episode(s), "
-        f"{sum(splits):.1f} s (timestep {config.timestep_s * 1000:g} ms)")
-    opt, result = _optimize(nominal, residual_fn, model, config.max_iters)
-    stds = _stds(opt, residual_fn, result)
+    log(f"[sysid] stage 1: {len(nominal.as_vector())} parameters on the first {min(config.screen_s, max(splits)):g} s "
+        f"of {len(episodes)} episode(s) (timestep {config.timestep_s * 1000:g} ms)")
+    opt, result = _optimize(nominal, screen_fn, model, config.max_iters)
+    stds = _stds(opt, screen_fn, result)
     values = {n: float(opt[n].value[0]) for n in opt.keys()}
     weak = [n for n in values if not _identifiable(n, values[n], stds[n], config)]
     iterations = len(result.extras.get("objective", []) or [])
-    if weak:
-        log(f"[sysid] not identifiable from these data: {', '.join(weak)}; refitting with them at nominal")
-        refit = model.parameters()
-        for n in refit.keys():
-            if n in weak:
-                refit[n].frozen = True  # value stays nominal; build_model still applies it
-            else:
-                refit[n].value[:] = values[n]
-        opt, result = _optimize(refit, residual_fn, model, config.max_iters)
-        stds.update(_stds(opt, residual_fn, result))
-        values = {n: float(opt[n].value[0]) for n in opt.keys()}
-        for n in weak:
-            stds[n] = _wide_std(n, config)
+    log("[sysid] not identifiable from these data (kept nominal): " + (", ".join(weak) or "none"))
+    log(f"[sysid] stage 2: {len(values) - len(weak)} parameters on all {sum(splits):.1f} s fitted")
+    refit = model.parameters()
+    for n in refit.keys():
+        if n in weak:
+            refit[n].frozen = True  # value stays nominal; build_model still applies it
+        else:
+            refit[n].value[:] = values[n]
+    opt, result = _optimize(refit, residual_fn, model, config.refit_iters)
+    iterations += len(result.extras.get("objective", []) or [])
+    stds.update(_stds(opt, residual_fn, result))
+    values = {n: float(opt[n].value[0]) for n in opt.keys()}
+    for n in weak:
+        stds[n] = _wide_std(n, config)
+    # identified on the screen but loose on all the data (rare): the fitted value stays, with its std
+    loose = [n for n in values if n not in weak and not _identifiable(n, values[n], stds[n], config)]
     fit_time = time.monotonic() - started
 
     holdout_from = list(splits)
@@ -180,11 +189,14 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
         rmse_nominal_rad=total(rmse_nominal), rmse_fitted_rad=total(rmse_fitted),
         rmse_nominal_per_joint=dict(zip(JOINT_NAMES, map(float, rmse_nominal), strict=True)),
         rmse_fitted_per_joint=dict(zip(JOINT_NAMES, map(float, rmse_fitted), strict=True)),
-        identifiable=[n for n in values if n not in weak], not_identifiable=weak,
+        identifiable=[n for n in values if n not in weak and n not in loose], not_identifiable=weak, loose=loose,
         values=values, stds=stds, fit_time_s=fit_time, iterations=iterations, timestep_s=config.timestep_s)
     profile = model.to_profile(values, stds, name, report.provenance())
     if report_dir is not None:
-        _write_report(Path(report_dir), sequences, nominal, opt, result, residual_fn, model, traces_nominal,
+        start = model.parameters()  # the nominal start, with the same parameters frozen as the final fit
+        for n in weak:
+            start[n].frozen = True
+        _write_report(Path(report_dir), sequences, start, opt, result, residual_fn, model, traces_nominal,
                       traces_fitted, holdout_from, report)
     return profile, report
 
