@@ -26,6 +26,9 @@ class RecordConfig:
     #: The arm is at rest when two readings this far apart differ by at most rest_tolerance_rad on every joint.
     rest_gap_s: float = 0.3
     rest_tolerance_rad: float = 0.01
+    #: A joint this far outside HARDWARE_SAFE refuses the start (a closed gripper reads a hair below 0); the plan
+    #: begins at the pose clamped inside the limits less the safety margin.
+    limit_slack_rad: float = 0.03
     #: How fast the plan's first move may bring the arm from where it stands to the first excitation pose.
     approach_speed_rad_s: float = 0.5
 

@@ -88,14 +88,17 @@ def load_recordings(paths: Sequence[str | Path], config: FitConfig = DEFAULT_FIT
     return episodes
 
 
-def _identifiable(name: str, value: float, std: float, config: FitConfig) -> bool:
-    if not np.isfinite(std):
-        return False
+def _threshold(name: str, value: float, config: FitConfig) -> float:
+    """The largest std at which a parameter counts as identified."""
     if name == DELAY_PARAM:
-        return std <= config.max_delay_std_s
+        return config.max_delay_std_s
     if name.endswith(OFFSET_FIELD):
-        return std <= config.max_offset_std_rad
-    return std <= config.max_scale_std * max(abs(value), 1e-3)
+        return config.max_offset_std_rad
+    return config.max_scale_std * max(abs(value), 1e-3)
+
+
+def _identifiable(name: str, value: float, std: float, config: FitConfig) -> bool:
+    return bool(np.isfinite(std)) and std <= _threshold(name, value, config)
 
 
 def _wide_std(name: str, config: FitConfig) -> float:
@@ -111,11 +114,35 @@ def _optimize(params: sysid.ParameterDict, residual_fn, model: ReplayModel, max_
                           max_iters=max_iters, x_scale=model.x_scale(params), eps=model.config.fd_eps)
 
 
-def _stds(params: sysid.ParameterDict, residual_fn, result) -> dict[str, float]:
+def _screen(params: sysid.ParameterDict, residual_fn, result, config: FitConfig,
+            x_scale: np.ndarray) -> tuple[dict[str, float], list[str]]:
+    """Stds from :func:`mujoco.sysid.calculate_intervals` at the optimum, and the parameters the data do not
+    identify, by backward elimination: while some std is over its threshold (or infinite), drop the worst parameter
+    (an infinite one with the smallest scaled Jacobian column first) and recompute the intervals of the rest. One
+    unidentifiable direction would otherwise make the intervals of every parameter it leaks into infinite."""
     residuals, _, _ = residual_fn(result.x, params)
-    _, intervals = sysid.calculate_intervals(residuals, result.jac)
     names = [p.name for p in params.values() if not p.frozen]
-    return {n: float(w) / Z95 for n, w in zip(names, intervals, strict=True)}
+    values = {n: float(params[n].value[0]) for n in names}
+    jac = np.asarray(result.jac)
+    column = np.linalg.norm(jac, axis=0) * x_scale
+    keep, weak, stds = list(range(len(names))), [], {}
+    while keep:
+        _, intervals = sysid.calculate_intervals(residuals, jac[:, keep])
+        stds = {names[k]: float(w) / Z95 for k, w in zip(keep, intervals, strict=True)}
+
+        def badness(k: int, stds: dict[str, float] = stds) -> float:
+            n = names[k]
+            std = stds[n]
+            if not np.isfinite(std):
+                return 1e30 / (1e-300 + column[k])
+            return std / _threshold(n, values[n], config)
+
+        worst = max(keep, key=badness)
+        if badness(worst) <= 1.0:
+            break
+        weak.append(names[worst])
+        keep.remove(worst)
+    return stds, weak
 
 
 def _rmse(model: ReplayModel, prepared: Sequence[Prepared], params: sysid.ParameterDict,
@@ -157,9 +184,8 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     log(f"[sysid] stage 1: {len(nominal.as_vector())} parameters on the first {min(config.screen_s, max(splits)):g} s "
         f"of {len(episodes)} episode(s) (timestep {config.timestep_s * 1000:g} ms)")
     opt, result = _optimize(nominal, screen_fn, model, config.max_iters)
-    stds = _stds(opt, screen_fn, result)
+    stds, weak = _screen(opt, screen_fn, result, config, model.x_scale(opt))
     values = {n: float(opt[n].value[0]) for n in opt.keys()}
-    weak = [n for n in values if not _identifiable(n, values[n], stds[n], config)]
     iterations = len(result.extras.get("objective", []) or [])
     log("[sysid] not identifiable from these data (kept nominal): " + (", ".join(weak) or "none"))
     log(f"[sysid] stage 2: {len(values) - len(weak)} parameters on all {sum(splits):.1f} s fitted")
@@ -171,7 +197,10 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
             refit[n].value[:] = values[n]
     opt, result = _optimize(refit, residual_fn, model, config.refit_iters)
     iterations += len(result.extras.get("objective", []) or [])
-    stds.update(_stds(opt, residual_fn, result))
+    residuals, _, _ = residual_fn(result.x, opt)
+    _, intervals = sysid.calculate_intervals(residuals, result.jac)
+    stds.update({p.name: float(w) / Z95 for p, w in zip([p for p in opt.values() if not p.frozen], intervals,
+                                                         strict=True)})
     values = {n: float(opt[n].value[0]) for n in opt.keys()}
     for n in weak:
         stds[n] = _wide_std(n, config)

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from roarm_lab.description.limits import HARDWARE_SAFE
+from roarm_lab.description.limits import HARDWARE_SAFE, JointLimits
 from roarm_lab.driver.errors import RealArmError
 from roarm_lab.driver.protocol.commands import MoveJoints
 from roarm_lab.driver.safety import SafetyLayer, limit_violations
@@ -72,7 +72,10 @@ def check_ready(arm: ArmSession, config: RecordConfig = DEFAULT_RECORD,
                             "the 12 V supply and the servo cable")
     sleep(config.rest_gap_s)
     second = arm.fresh()
-    outside = limit_violations(second.feedback.q_model, HARDWARE_SAFE)
+    slack = config.limit_slack_rad
+    widened = JointLimits(f"{HARDWARE_SAFE.name} + {slack} rad", tuple(x - slack for x in HARDWARE_SAFE.lower),
+                          tuple(x + slack for x in HARDWARE_SAFE.upper))
+    outside = limit_violations(second.feedback.q_model, widened)
     if outside:
         raise RecordRefused("a joint is outside HARDWARE_SAFE: " + "; ".join(outside) + ". Bring the arm back with "
                             "scripts/arm.py first")
