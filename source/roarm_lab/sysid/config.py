@@ -1,0 +1,70 @@
+"""Every setting of the identification in one place: the recording (rate, rest check), the fit (model timestep,
+parameter bounds, hold-out, identifiability thresholds, optimizer budget) and what a usable recording must have.
+
+The fitted parameters (docs/sysid.md): per joint the stiffness, damping, armature and friction as *scales* of the
+description's nominal value (1 = nominal; well conditioned for the optimizer whatever the units), the encoder offset
+(rad) and one command delay (s). :class:`FitConfig` carries their bounds and the std given to a parameter the data do
+not identify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roarm_lab.tasks.timing import CONTROL_HZ
+
+#: Per-joint drive fields fitted as a scale of the nominal value (robot_profile.JOINT_FIELDS less encoder_offset).
+SCALED_FIELDS: tuple[str, ...] = ("stiffness", "damping", "armature", "friction")
+OFFSET_FIELD = "encoder_offset"
+DELAY_PARAM = "command_delay_s"
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    rate_hz: float = CONTROL_HZ  # the control rate of play_real: the same writer, the same fps
+    duration_s: float = 120.0
+    #: The arm is at rest when two readings this far apart differ by at most rest_tolerance_rad on every joint.
+    rest_gap_s: float = 0.3
+    rest_tolerance_rad: float = 0.01
+    #: A joint this far outside HARDWARE_SAFE refuses the start (a closed gripper reads a hair below 0); the plan
+    #: begins at the pose clamped inside the limits less the safety margin.
+    limit_slack_rad: float = 0.03
+    #: How fast the plan's first move may bring the arm from where it stands to the first excitation pose.
+    approach_speed_rad_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    #: Simulation step of the replay (s). The servo's loop is ~11 Hz (kp 59 N*m/rad on ~0.012 kg*m^2); 4 ms resolves
+    #: it and keeps a 2-minute recording at 30 000 steps per rollout.
+    timestep_s: float = 0.004
+    holdout_fraction: float = 0.25  # the last quarter of every episode is only used for validation
+    #: Two stages keep a 2-minute recording under ~5 min on 2 cores: every parameter is fitted to the first
+    #: ``screen_s`` of each episode's fitted part (the first pose's whole excitation), which also decides what is
+    #: identifiable; then the identifiable ones are refitted to all of it from there, the rest frozen at nominal.
+    screen_s: float = 40.0
+    max_iters: int = 20  # stage 1
+    refit_iters: int = 8  # stage 2
+    threads: int = 2  # MuJoCo rollout threads (the finite-difference columns run in parallel)
+    fd_eps: float = 1e-6  # finite-difference step, in the (scaled) parameter units
+    # bounds of the fitted values
+    scale_bounds: tuple[float, float] = (0.2, 5.0)
+    friction_scale_bounds: tuple[float, float] = (0.0, 20.0)
+    offset_bound_rad: float = 0.15
+    delay_bounds_s: tuple[float, float] = (0.0, 0.25)
+    #: A parameter is identified when its std (from mujoco.sysid's 95 % interval) is below these; otherwise it
+    #: stays nominal with the "wide" std.
+    max_scale_std: float = 0.15  # relative: 15 % of the value
+    max_offset_std_rad: float = 0.005  # ~3 servo steps
+    max_delay_std_s: float = 0.005
+    wide_scale_std: float = 0.5  # x nominal
+    wide_offset_std_rad: float = 0.05
+    wide_delay_std_s: float = 0.05
+    # what a recording must have
+    min_duration_s: float = 2.0
+    min_motion_rad: float = 0.05  # the commanded joints must span at least this (the largest joint span)
+    max_gap_periods: float = 2.5  # a frame later than this many periods after the previous one is a gap
+
+
+DEFAULT_RECORD = RecordConfig()
+DEFAULT_FIT = FitConfig()
