@@ -63,7 +63,9 @@ class FitConfig:
     # what a recording must have
     min_duration_s: float = 2.0
     min_motion_rad: float = 0.05  # the commanded joints must span at least this (the largest joint span)
-    max_gap_periods: float = 2.5  # a frame later than this many periods after the previous one is a gap
+    #: A frame later than this many periods after the previous one is a gap (lost data). A late tick of a loaded
+    #: host (one or two periods) is not: the commands and readings carry their own times, which the replay follows.
+    max_gap_periods: float = 6.0
 
 
 DEFAULT_RECORD = RecordConfig()
