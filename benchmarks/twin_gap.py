@@ -4,6 +4,7 @@
 and on the twin with drawn truths (``--truth-seeds``).
 
     python benchmarks/twin_gap.py --policy reach.onnx [--targets 20] [--truth-seeds 0 1 2] [--duration 4]
+                                  [--arms mujoco kinematic nominal seeds]
 
 On the emulators each target is one ``play_real`` run (the runner's checked start move to home, then
 ``--duration`` s of policy control at 30 Hz over a real pseudo-terminal, then hold); the error is measured on the
@@ -35,6 +36,7 @@ from roarm_lab.sim_mujoco.env import MujocoTaskEnv
 from roarm_lab.tasks.mdp import rewards
 
 TASK = "RoArm-Reach"
+ARMS = ("mujoco", "kinematic", "nominal", "seeds")
 
 
 def held_out_env(n: int, seed: int) -> MujocoTaskEnv:
@@ -83,17 +85,20 @@ def main() -> int:
     p.add_argument("--duration", type=float, default=4.0, help="seconds of policy control per target (the task's "
                                                                 "episode is 4 s)")
     p.add_argument("--seed", type=int, default=EVAL_SEED_OFFSET + 7, help="the held-out targets' seed")
+    p.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="which rows to measure")
     a = p.parse_args()
     package = PolicyPackage.load(a.policy, expect_task=TASK)
     env = held_out_env(a.targets, a.seed)
     targets = env.command.double().numpy().copy()
     print(f"{a.targets} held-out Reach targets (seed {a.seed}), policy {a.policy}", flush=True)
     print("| arm | median final TCP error, mm | p90, mm | within 1 cm | notes |\n|---|---|---|---|---|")
-    mj = mujoco_errors(package, env)
-    print(row("MuJoCo (training sim, nominal, no randomization)", mj), flush=True)
-    arms = [("kinematic emulator", None, "")]
-    arms.append(("twin, nominal truth", nominal_truth(), ""))
-    arms += [(f"twin, truth seed {s}", draw_truth(s), "") for s in a.truth_seeds]
+    mj = None
+    if "mujoco" in a.arms:
+        mj = mujoco_errors(package, env)
+        print(row("MuJoCo (training sim, nominal, no randomization)", mj), flush=True)
+    arms = [("kinematic emulator", None, "")] if "kinematic" in a.arms else []
+    arms += [("twin, nominal truth", nominal_truth(), "")] if "nominal" in a.arms else []
+    arms += [(f"twin, truth seed {s}", draw_truth(s), "") for s in a.truth_seeds] if "seeds" in a.arms else []
     medians = []
     with tempfile.TemporaryDirectory(prefix="twin_gap_") as tmp:
         for k, (name, truth, _) in enumerate(arms):
@@ -105,7 +110,7 @@ def main() -> int:
                 medians.append(float(np.median(errors)))
                 note += f"; delay {truth.command_delay_s * 1000:.0f} ms"
             print(row(name, errors, note), flush=True)
-    if medians:
+    if medians and mj is not None:
         print(f"gap_twin_over_mujoco={statistics.median(medians) / max(float(np.median(mj)), 1e-9):.2f}")
     return 0
 
