@@ -37,6 +37,7 @@ observation.environment_state (--object and --target). The root is checked befor
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -142,3 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     return run(play_options(parser, args, args.policy, args.object))
 
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -82,3 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(play_options(parser, args, policy, args.object))
     finally:
         policy.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -115,6 +115,15 @@ class PhysicsTwin:
         self.data.qpos[self._qadr] = config.initial_pose
         mujoco.mj_forward(self.model, self.data)
         self._stiffness = np.asarray(self.truth.stiffness)
+        self._duty_per_step = self._stiffness * STEP_GAIN / STALL_NM  # the position loop's gain, duty per step
+        # views of the arm's joints in MjData (contiguous: the arm comes first in the scene)
+        q0, d0 = int(self._qadr[0]), int(self._dadr[0])
+        if not (np.array_equal(self._qadr, np.arange(q0, q0 + 6)) and np.array_equal(self._dadr, np.arange(d0, d0 + 6))
+                and np.array_equal(self._act, np.arange(6))):
+            raise EmulatorError("the twin expects the arm's six joints and motors first in the scene")
+        self._q = self.data.qpos[q0:q0 + 6]
+        self._qd = self.data.qvel[d0:d0 + 6]
+        self._ctrl = self.data.ctrl[:6]
         self._offset = np.asarray(self.truth.encoder_offset_rad)
         self._half_play = np.asarray(self.truth.backlash_rad) / 2
         self._slack = np.zeros(6)
@@ -255,8 +264,8 @@ class PhysicsTwin:
             self._limit[i] = args[0]
 
     def _read_encoders(self) -> np.ndarray:
-        q = self.data.qpos[self._qadr] + self._offset + self._slack
-        return np.clip(np.rint((q - STEP_ZERO) / STEP_GAIN), 0, STEPS_PER_TURN - 1).astype(np.int64)
+        steps = np.rint((self.data.qpos[self._qadr] + self._offset + self._slack - STEP_ZERO) / STEP_GAIN)
+        return np.minimum(np.maximum(steps, 0), STEPS_PER_TURN - 1).astype(np.int64)
 
     def _step_once(self) -> None:
         t = self._sim_t
@@ -266,24 +275,26 @@ class PhysicsTwin:
         dt = self.model.opt.timestep
         setpoint = np.empty(6)
         for i, p in enumerate(self._profiles):
-            if self._torque_on[i]:
-                p.advance(dt, float(self._goal[i]), self._vmax[i], self._amax[i])
+            goal = float(self._goal[i])
+            if self._torque_on[i] and not p.at_rest_on(goal):
+                p.advance(dt, goal, self._vmax[i], self._amax[i])
             setpoint[i] = p.position
-        self._enc = self._read_encoders()
-        err = np.rint(setpoint) - self._enc
+        enc = np.rint((self._q + self._offset + self._slack - STEP_ZERO) / STEP_GAIN)
+        enc = np.minimum(np.maximum(enc, 0), STEPS_PER_TURN - 1)
+        self._enc = enc.astype(np.int64)
+        err = np.rint(setpoint) - enc
         err[np.abs(err) <= DEADBAND_STEPS] = 0.0
-        duty = np.clip(self._stiffness * err * STEP_GAIN / STALL_NM, -self._limit, self._limit)
+        duty = np.minimum(np.maximum(self._duty_per_step * err, -self._limit), self._limit)
         duty[~self._torque_on] = 0.0
         tau = duty * STALL_NM
         hand = self.config.hand_pose
         if hand is not None and not self._torque_on.all():
-            q, qd = self.data.qpos[self._qadr], self.data.qvel[self._dadr]
-            pull = np.clip(HAND_STIFFNESS * (np.asarray(hand) - q) - HAND_DAMPING * qd, -HAND_MAX_NM, HAND_MAX_NM)
-            tau = np.where(self._torque_on, tau, pull)
+            pull = HAND_STIFFNESS * (np.asarray(hand) - self._q) - HAND_DAMPING * self._qd
+            tau = np.where(self._torque_on, tau, np.minimum(np.maximum(pull, -HAND_MAX_NM), HAND_MAX_NM))
         self._duty = duty
         # the play is taken up on the side the servo pushes: the encoder leads the link by up to half of it
         self._slack = self._half_play * np.tanh(tau / (BACKLASH_TORQUE_SCALE * STALL_NM))
-        self.data.ctrl[self._act] = tau
+        self._ctrl[:] = tau
         mujoco.mj_step(self.model, self.data)
         self._sim_t += dt
         self._steps += 1
