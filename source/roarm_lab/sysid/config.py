@@ -75,7 +75,12 @@ class FitConfig:
     #: loop error is ~31 permille on every joint (kp = servos x stall / 0.05 rad), and both signals are quantized by
     #: that step (the load is computed from the integer step error), so weight 1 treats a step of load as a step of
     #: position: equal noise, equal weight. The joint residual stays in rad, as without loads.
-    load_weight: float = 1.0
+    load_weight: float = 3.0
+    #: The load residual is a centred moving average over this window. A load is the loop's error times kp, so its
+    #: transients are as fast as the servo's step response (~11 Hz) and, read at 30 Hz with readings stamped on
+    #: arrival, a few ms of timing jitter makes them noisy; least squares then shrinks the transients by lowering kp.
+    #: The slow part (gravity and the mean tracking torque) is what tells mass from stiffness.
+    load_smoothing_s: float = 0.5
     #: Links whose mass scale is fitted: those whose weight loads a joint. The base link turns about a vertical axis
     #: (no gravity torque) and the gripper jaw weighs 3 g: their scales are not fitted (kept at the base profile's).
     mass_joints: tuple[str, ...] = ("shoulder", "elbow", "wrist", "roll")

@@ -89,6 +89,16 @@ def param_kind(name: str) -> str:
 X_SCALE = {"scale": 1.0, "offset": 0.02, "delay": 0.02, "payload": 0.02, "bias": 30.0}
 
 
+def smooth(values: np.ndarray, times: np.ndarray, window_s: float) -> np.ndarray:
+    """Centred moving average over ``window_s`` (in samples at the mean rate of ``times``; shorter at the ends)."""
+    width = int(round(window_s * (len(times) - 1) / max(times[-1] - times[0], 1e-9))) if len(times) > 1 else 1
+    if width <= 1:
+        return values
+    kernel = np.ones(width)
+    norm = np.convolve(np.ones(len(values)), kernel, mode="same")
+    return np.column_stack([np.convolve(values[:, j], kernel, mode="same") / norm for j in range(values.shape[1])])
+
+
 def load_to_torque(permille: np.ndarray) -> np.ndarray:
     """Servo loads (n, 6, permille of the joint's stall torque) as joint torques (N*m)."""
     return np.asarray(permille) / 1000.0 * FULL_LOAD_NM
@@ -297,6 +307,7 @@ class ReplayModel:
         if self.loads:
             n = len(JOINT_NAMES)
             res[:, n:] -= load_to_torque(self.load_bias(params))
+            res[:, n:] = smooth(res[:, n:], measured.times, self.config.load_smoothing_s)
             res[:, n:] *= self.config.load_weight / self.kp_nominal
         return res, at, measured
 
