@@ -4,8 +4,10 @@ A profile says how one physical arm differs from the nominal description (:mod:`
 stiffness (the position loop's kp, N*m/rad, before saturation), the damping (back-EMF slope, N*m*s/rad), the
 armature (reflected rotor inertia, kg*m^2), the Coulomb friction (N*m) and the encoder zero offset (rad, model
 frame: the encoder reads ``q_true + offset``), plus one command delay (s, from the host's write to the servo
-starting to move: serial wire + firmware loop + servo bus). ``sysid.py fit`` writes it; ``train.py
---robot_profile`` (and play, record_sim_demos, export_onnx) build the simulation from it.
+starting to move: serial wire + firmware loop + servo bus). Optional, where a fit with the servo loads measured
+them: per joint the mass scale of the link it moves (mass and inertia x scale, 1 = the description's) and a payload
+at the TCP (kg; 0 = none); a file without them has the description's masses and no payload. ``sysid.py fit``
+writes it; ``train.py --robot_profile`` (and play, record_sim_demos, export_onnx) build the simulation from it.
 
     schema_version: 1
     robot: roarm_m3_pro
@@ -15,10 +17,13 @@ starting to move: serial wire + firmware loop + servo bus). ``sysid.py fit`` wri
              encoder_offset: {...}}
       ...
     command_delay_s: {value: 0.021, std: 0.002}
+    payload_kg: {value: 0.012, std: 0.004}     # optional, like each joint's link_mass_scale
     provenance: {...}          # free-form: recordings, fit residuals, tool versions
 
-Values the profile does not carry (link masses, geometry) stay the description's. The hash (:func:`profile_hash`)
-covers the values, not the provenance, so re-saving a profile keeps its identity.
+Values the profile does not carry (geometry, link masses without a scale) stay the description's. The hash
+(:func:`profile_hash`) covers the values, not the provenance, so re-saving a profile keeps its identity; the optional
+fields are written (and hashed) only when they differ from the description's exact values, so a profile without
+them keeps the hash it had before they existed.
 """
 
 from __future__ import annotations
@@ -39,6 +44,10 @@ PROFILE_ROBOT = "roarm_m3_pro"  # == description.ROBOT_NAME (not imported: the p
 JOINT_FIELDS: dict[str, str] = {
     "stiffness": "N*m/rad", "damping": "N*m*s/rad", "armature": "kg*m^2", "friction": "N*m", "encoder_offset": "rad",
 }
+#: Optional per-joint fields (absent = the default, exact): the mass scale of the joint's child link (mass and
+#: inertia; the link and everything on it that the description models as that body).
+LINK_FIELDS: dict[str, str] = {"link_mass_scale": "x description"}
+DEFAULT_LINK_MASS_SCALE = 1.0
 #: The command delay of the nominal description: none (the tasks' own action latency randomization stays as is).
 NOMINAL_COMMAND_DELAY_S = 0.0
 
@@ -70,11 +79,14 @@ class JointProfile:
     armature: Estimate
     friction: Estimate
     encoder_offset: Estimate
+    link_mass_scale: Estimate = Estimate(DEFAULT_LINK_MASS_SCALE)
 
     def __post_init__(self) -> None:
         for name in ("stiffness", "damping", "armature", "friction"):
             if getattr(self, name).value < 0 or (name == "stiffness" and getattr(self, name).value == 0):
                 raise RobotProfileError(f"{name} must be {'> 0' if name == 'stiffness' else '>= 0'}")
+        if self.link_mass_scale.value <= 0:
+            raise RobotProfileError("link_mass_scale must be > 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,8 @@ class RobotProfile:
     name: str = "nominal"
     robot: str = PROFILE_ROBOT
     schema_version: int = SCHEMA_VERSION
+    #: A payload at the TCP (kg), e.g. a tool or what the gripper holds while recording; optional.
+    payload_kg: Estimate = Estimate(0.0)
     provenance: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +111,8 @@ class RobotProfile:
                                     f"got {', '.join(self.joints) or 'none'}")
         if self.command_delay_s.value < 0:
             raise RobotProfileError("command_delay_s must be >= 0")
+        if self.payload_kg.value < 0:
+            raise RobotProfileError("payload_kg must be >= 0")
 
     # ------------------------------------------------------------------ views
 
@@ -116,15 +132,19 @@ class RobotProfile:
         return profile_hash(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": self.schema_version,
-            "robot": self.robot,
-            "name": self.name,
-            "joints": {j: {f: {"value": getattr(p, f).value, "std": getattr(p, f).std} for f in JOINT_FIELDS}
-                       for j, p in self.joints.items()},
-            "command_delay_s": {"value": self.command_delay_s.value, "std": self.command_delay_s.std},
-            "provenance": self.provenance,
-        }
+        """The YAML document; the optional fields only where they differ from the description (exactly)."""
+        est = lambda e: {"value": e.value, "std": e.std}  # noqa: E731
+        joints = {}
+        for j, p in self.joints.items():
+            joints[j] = {f: est(getattr(p, f)) for f in JOINT_FIELDS}
+            if p.link_mass_scale != Estimate(DEFAULT_LINK_MASS_SCALE):
+                joints[j]["link_mass_scale"] = est(p.link_mass_scale)
+        doc = {"schema_version": self.schema_version, "robot": self.robot, "name": self.name, "joints": joints,
+               "command_delay_s": est(self.command_delay_s)}
+        if self.payload_kg != Estimate(0.0):
+            doc["payload_kg"] = est(self.payload_kg)
+        doc["provenance"] = self.provenance
+        return doc
 
     def with_name(self, name: str) -> RobotProfile:
         return replace(self, name=name)
@@ -177,11 +197,14 @@ def profile_from_dict(doc: Any, source: str = "profile") -> RobotProfile:
     joints = {}
     for j in JOINT_NAMES:
         jd = joints_doc[j]
-        if not isinstance(jd, dict) or set(jd) != set(JOINT_FIELDS):
-            got = _differences(jd, JOINT_FIELDS) if isinstance(jd, dict) else f", got {jd!r}"
-            raise RobotProfileError(f"{source}: joint {j} needs exactly {', '.join(JOINT_FIELDS)}{got}")
+        if not isinstance(jd, dict) or not set(JOINT_FIELDS) <= set(jd) <= set(JOINT_FIELDS) | set(LINK_FIELDS):
+            got = (_differences({k: v for k, v in jd.items() if k not in LINK_FIELDS}, JOINT_FIELDS)
+                   if isinstance(jd, dict) else f", got {jd!r}")
+            raise RobotProfileError(f"{source}: joint {j} needs exactly {', '.join(JOINT_FIELDS)} (optionally "
+                                    f"{', '.join(LINK_FIELDS)}){got}")
         try:
-            joints[j] = JointProfile(**{f: _estimate(jd[f], f"{source}: {j}.{f}") for f in JOINT_FIELDS})
+            joints[j] = JointProfile(**{f: _estimate(jd[f], f"{source}: {j}.{f}") for f in (*JOINT_FIELDS, *LINK_FIELDS)
+                                        if f in jd})
         except RobotProfileError as e:
             raise RobotProfileError(f"{source}: joint {j}: {e}") from None
     if "command_delay_s" not in doc:
@@ -189,8 +212,13 @@ def profile_from_dict(doc: Any, source: str = "profile") -> RobotProfile:
     provenance = doc.get("provenance") or {}
     if not isinstance(provenance, dict):
         raise RobotProfileError(f"{source}: provenance must be a mapping")
-    return RobotProfile(joints=joints, command_delay_s=_estimate(doc["command_delay_s"], f"{source}: command_delay_s"),
-                        name=str(doc.get("name", Path(source).stem)), provenance=provenance)
+    payload = _estimate(doc["payload_kg"], f"{source}: payload_kg") if "payload_kg" in doc else Estimate(0.0)
+    try:
+        return RobotProfile(joints=joints, command_delay_s=_estimate(doc["command_delay_s"],
+                                                                     f"{source}: command_delay_s"),
+                            name=str(doc.get("name", Path(source).stem)), payload_kg=payload, provenance=provenance)
+    except RobotProfileError as e:
+        raise RobotProfileError(f"{source}: {e}") from None
 
 
 def load_profile(path: str | Path) -> RobotProfile:

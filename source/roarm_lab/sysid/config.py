@@ -3,8 +3,14 @@ parameter bounds, hold-out, identifiability thresholds, optimizer budget) and wh
 
 The fitted parameters (docs/sysid.md): per joint the stiffness, damping, armature and friction as *scales* of the
 description's nominal value (1 = nominal; well conditioned for the optimizer whatever the units), the encoder offset
-(rad) and one command delay (s). :class:`FitConfig` carries their bounds and the std given to a parameter the data do
-not identify.
+(rad) and one command delay (s). With the servo loads recorded (``observation.load``) also the mass scale of the links
+that carry gravity torque, a payload at the TCP (kg) and a constant load bias (permille) where the firmware has one
+(the shoulder's ``tS`` subtracts a stale reading of its second servo). :class:`FitConfig` carries their bounds, the
+weight of the load residual and the std given to a parameter the data do not identify.
+
+Why the loads: joint readings alone see a servo's stiffness only through ``sag = torque / kp``; a heavier link and a
+weaker servo give the same sag. The load is the loop's output, ``kp x (set-point - encoder)`` in permille of stall,
+so it measures the torque itself: with both, the mass (gravity torque) and the stiffness separate.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from roarm_lab.tasks.timing import CONTROL_HZ
 SCALED_FIELDS: tuple[str, ...] = ("stiffness", "damping", "armature", "friction")
 OFFSET_FIELD = "encoder_offset"
 DELAY_PARAM = "command_delay_s"
+MASS_FIELD = "link_mass_scale"  # per joint: its child link's mass and inertia, a scale of the base profile's
+PAYLOAD_PARAM = "payload_kg"
+LOAD_BIAS_FIELD = "load_bias"  # per joint, permille: measured load = true load + bias
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,31 @@ class FitConfig:
     wide_scale_std: float = 0.5  # x nominal
     wide_offset_std_rad: float = 0.05
     wide_delay_std_s: float = 0.05
+    # ---- the loads (only when every episode has observation.load; otherwise the fit is the joints' alone)
+    #: The load residual is the torque error expressed as the position-loop error it stands for at the nominal
+    #: stiffness: (measured - bias - simulated torque) / kp_nominal, rad, times ``load_weight``. One encoder step of
+    #: loop error is ~31 permille on every joint (kp = servos x stall / 0.05 rad), and both signals are quantized by
+    #: that step (the load is computed from the integer step error), so weight 1 treats a step of load as a step of
+    #: position: equal noise, equal weight. The joint residual stays in rad, as without loads.
+    load_weight: float = 3.0
+    #: The load residual is a centred moving average over this window. A load is the loop's error times kp, so its
+    #: transients are as fast as the servo's step response (~11 Hz) and, read at 30 Hz with readings stamped on
+    #: arrival, a few ms of timing jitter makes them noisy; least squares then shrinks the transients by lowering kp.
+    #: The slow part (gravity and the mean tracking torque) is what tells mass from stiffness.
+    load_smoothing_s: float = 0.5
+    #: Links whose mass scale is fitted: those whose weight loads a joint. The base link turns about a vertical axis
+    #: (no gravity torque) and the gripper jaw weighs 3 g: their scales are not fitted (kept at the base profile's).
+    mass_joints: tuple[str, ...] = ("shoulder", "elbow", "wrist", "roll")
+    mass_scale_bounds: tuple[float, float] = (0.5, 2.0)
+    fit_payload: bool = True
+    payload_bounds_kg: tuple[float, float] = (0.0, 0.3)
+    #: Joints with a constant load bias: the shoulder's tS = load(12) - load(13 at boot) (hardware §2.7).
+    load_bias_joints: tuple[str, ...] = ("shoulder",)
+    load_bias_bound_permille: float = 500.0
+    max_payload_std_kg: float = 0.01
+    max_load_bias_std_permille: float = 15.0  # half an encoder step of loop error
+    wide_payload_std_kg: float = 0.05
+    wide_load_bias_std_permille: float = 200.0
     # what a recording must have
     min_duration_s: float = 2.0
     min_motion_rad: float = 0.05  # the commanded joints must span at least this (the largest joint span)

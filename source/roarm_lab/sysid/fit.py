@@ -4,11 +4,13 @@ profile.
 1. Each episode is split in time: the first ``1 - holdout_fraction`` is fitted, the rest only validates.
 2. The recorded commands are replayed through the MuJoCo arm (:mod:`.replay`); mujoco.sysid's "mujoco" least
    squares fits per joint the stiffness, damping, armature and friction (as scales of the nominal), the encoder
-   offset and one command delay to the measured joints.
+   offset and one command delay to the measured joints. When every episode has the servo loads, they are fitted
+   too (a load residual), with the links' mass scales, a payload at the TCP and the shoulder's load bias.
 3. :func:`mujoco.sysid.calculate_intervals` gives each parameter's 95 % interval at the optimum; std = half-width /
    1.96. A parameter whose std is above the thresholds of :class:`~.config.FitConfig` is *not identifiable* from
    these data: it is put back to nominal with a wide std, and the rest are refitted with it frozen there.
-4. Validation: the joint-replay RMSE on the held-out part, nominal model vs fitted.
+4. Validation: the joint-replay RMSE on the held-out part, nominal model vs fitted (and the loads' RMSE, with
+   loads).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from mujoco import sysid
 
 from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.description.robot_profile import RobotProfile
-from roarm_lab.sysid.config import DEFAULT_FIT, DELAY_PARAM, OFFSET_FIELD, FitConfig
+from roarm_lab.sysid.config import DEFAULT_FIT, FitConfig
 from roarm_lab.sysid.data import Episode, RecordingError, load_dataset
-from roarm_lab.sysid.replay import Prepared, ReplayModel
+from roarm_lab.sysid.replay import Prepared, ReplayModel, param_kind
 
 Z95 = 1.959964
 
@@ -50,6 +52,9 @@ class FitReport:
     fit_time_s: float
     iterations: int
     timestep_s: float
+    loads_used: bool = False
+    load_rmse_nominal_permille: dict[str, float] | None = None  # held out, per joint (with loads)
+    load_rmse_fitted_permille: dict[str, float] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def provenance(self) -> dict[str, Any]:
@@ -67,6 +72,11 @@ class FitReport:
             "fitted_but_loose": self.loose,
             "fit_time_s": round(self.fit_time_s, 1),
             "timestep_s": self.timestep_s,
+            "loads_used": self.loads_used,
+            **({"heldout_load_rmse_permille": {"nominal": self.load_rmse_nominal_permille,
+                                               "fitted": self.load_rmse_fitted_permille},
+                "load_bias_permille": {n: self.values[n] for n in self.values if param_kind(n) == "bias"}}
+               if self.loads_used else {}),
         }
 
     def summary(self) -> str:
@@ -74,6 +84,9 @@ class FitReport:
                  f"{self.fit_time_s:.1f} s ({self.iterations} iterations)",
                  f"held-out joint RMSE: nominal {self.rmse_nominal_rad * 1000:.2f} mrad -> fitted "
                  f"{self.rmse_fitted_rad * 1000:.2f} mrad",
+                 *(["held-out load RMSE, permille: " + ", ".join(
+                     f"{j} {self.load_rmse_nominal_permille[j]:.0f} -> {self.load_rmse_fitted_permille[j]:.0f}"
+                     for j in JOINT_NAMES)] if self.loads_used else ["loads: not recorded, joints only"]),
                  "identified: " + (", ".join(self.identifiable) or "none"),
                  "not identifiable (kept nominal, wide std): " + (", ".join(self.not_identifiable) or "none")]
         if self.loose:
@@ -90,11 +103,9 @@ def load_recordings(paths: Sequence[str | Path], config: FitConfig = DEFAULT_FIT
 
 def _threshold(name: str, value: float, config: FitConfig) -> float:
     """The largest std at which a parameter counts as identified."""
-    if name == DELAY_PARAM:
-        return config.max_delay_std_s
-    if name.endswith(OFFSET_FIELD):
-        return config.max_offset_std_rad
-    return config.max_scale_std * max(abs(value), 1e-3)
+    return {"delay": config.max_delay_std_s, "offset": config.max_offset_std_rad,
+            "payload": config.max_payload_std_kg, "bias": config.max_load_bias_std_permille,
+            "scale": config.max_scale_std * max(abs(value), 1e-3)}[param_kind(name)]
 
 
 def _identifiable(name: str, value: float, std: float, config: FitConfig) -> bool:
@@ -102,11 +113,9 @@ def _identifiable(name: str, value: float, std: float, config: FitConfig) -> boo
 
 
 def _wide_std(name: str, config: FitConfig) -> float:
-    if name == DELAY_PARAM:
-        return config.wide_delay_std_s
-    if name.endswith(OFFSET_FIELD):
-        return config.wide_offset_std_rad
-    return config.wide_scale_std
+    return {"delay": config.wide_delay_std_s, "offset": config.wide_offset_std_rad,
+            "payload": config.wide_payload_std_kg, "bias": config.wide_load_bias_std_permille,
+            "scale": config.wide_scale_std}[param_kind(name)]
 
 
 def _optimize(params: sysid.ParameterDict, residual_fn, model: ReplayModel, max_iters: int):
@@ -146,17 +155,24 @@ def _screen(params: sysid.ParameterDict, residual_fn, result, config: FitConfig,
 
 
 def _rmse(model: ReplayModel, prepared: Sequence[Prepared], params: sysid.ParameterDict,
-          from_s: Sequence[float]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """Per-joint RMSE over the readings after ``from_s`` of each episode; and (times, measured, simulated) each."""
-    squares, count, traces = np.zeros(len(JOINT_NAMES)), 0, []
+          from_s: Sequence[float]) -> tuple[np.ndarray, np.ndarray | None, list[tuple[np.ndarray, np.ndarray,
+                                                                                      np.ndarray]]]:
+    """Per-joint RMSE over the readings after ``from_s`` of each episode (joints, rad; loads, permille, None
+    without); and (times, measured, simulated) joints of each."""
+    n = len(JOINT_NAMES)
+    squares, load_squares, count, traces = np.zeros(n), np.zeros(n), 0, []
     for p, start in zip(prepared, from_s, strict=True):
-        sim = model.simulate(p, params)
-        t, measured = p.measured.times, p.measured.data
+        sim, loads = model.simulate_all(p, params)
+        t = p.measured.times
+        measured = p.measured.data[:, :n]
         keep = t - t[0] >= start
         squares += np.sum((measured[keep] - sim[keep]) ** 2, axis=0)
+        if loads is not None:
+            load_squares += np.sum((p.episode.loads[:len(t)][keep] - loads[keep]) ** 2, axis=0)
         count += int(keep.sum())
         traces.append((t - t[0], measured, sim))
-    return np.sqrt(squares / max(count, 1)), traces
+    load_rmse = np.sqrt(load_squares / max(count, 1)) if model.loads else None
+    return np.sqrt(squares / max(count, 1)), load_rmse, traces
 
 
 def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig = DEFAULT_FIT,
@@ -171,7 +187,11 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
         episodes, sources = load_recordings(recordings, config), [str(r) for r in recordings]
     if not episodes:
         raise RecordingError("no recordings given")
-    model = ReplayModel(config, base)
+    loads = all(e.loads is not None for e in episodes)
+    model = ReplayModel(config, base, loads=loads)
+    if not loads:
+        log("[sysid] " + ("no" if not any(e.loads is not None for e in episodes) else "not every")
+            + " episode has the servo loads (observation.load): fitting the joints alone")
     splits = [(1.0 - config.holdout_fraction) * e.duration_s for e in episodes]
     train = [model.prepare(e, until_s=s) for e, s in zip(episodes, splits, strict=True)]
     screen = [model.prepare(e, until_s=min(s, config.screen_s)) for e, s in zip(episodes, splits, strict=True)]
@@ -209,9 +229,10 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     fit_time = time.monotonic() - started
 
     holdout_from = list(splits)
-    rmse_nominal, traces_nominal = _rmse(model, full, model.parameters(), holdout_from)
-    rmse_fitted, traces_fitted = _rmse(model, full, opt, holdout_from)
+    rmse_nominal, load_nominal, traces_nominal = _rmse(model, full, model.parameters(), holdout_from)
+    rmse_fitted, load_fitted, traces_fitted = _rmse(model, full, opt, holdout_from)
     total = lambda r: float(np.sqrt(np.mean(r**2)))  # noqa: E731
+    per_joint = lambda r: None if r is None else dict(zip(JOINT_NAMES, map(float, r), strict=True))  # noqa: E731
     report = FitReport(
         recordings=sources, episodes=[e.name for e in episodes], fitted_s=sum(splits),
         held_out_s=sum(e.duration_s for e in episodes) - sum(splits),
@@ -219,7 +240,9 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
         rmse_nominal_per_joint=dict(zip(JOINT_NAMES, map(float, rmse_nominal), strict=True)),
         rmse_fitted_per_joint=dict(zip(JOINT_NAMES, map(float, rmse_fitted), strict=True)),
         identifiable=[n for n in values if n not in weak and n not in loose], not_identifiable=weak, loose=loose,
-        values=values, stds=stds, fit_time_s=fit_time, iterations=iterations, timestep_s=config.timestep_s)
+        values=values, stds=stds, fit_time_s=fit_time, iterations=iterations, timestep_s=config.timestep_s,
+        loads_used=loads, load_rmse_nominal_permille=per_joint(load_nominal),
+        load_rmse_fitted_permille=per_joint(load_fitted))
     profile = model.to_profile(values, stds, name, report.provenance())
     if report_dir is not None:
         start = model.parameters()  # the nominal start, with the same parameters frozen as the final fit
