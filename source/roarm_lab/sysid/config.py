@@ -76,6 +76,12 @@ class FitConfig:
     #: that step (the load is computed from the integer step error), so weight 1 treats a step of load as a step of
     #: position: equal noise, equal weight. The joint residual stays in rad, as without loads.
     load_weight: float = 3.0
+    #: A servo's stiffness shows as its static error under a steady load (error = load / stiffness). A joint whose
+    #: median |load| stays below this (about one encoder step of loop error, ~31 permille, inside the deadband) never
+    #: shows it: base (vertical axis), roll (tool axis) and often the gripper carry no gravity load, and their
+    #: stiffness trades off against armature and damping in the dynamics alone. Their stiffness is kept nominal
+    #: with the wide std (only with loads in the data).
+    min_static_load_permille: float = 40.0
     #: The load residual is a centred moving average over this window. A load is the loop's error times kp, so its
     #: transients are as fast as the servo's step response (~11 Hz) and, read at 30 Hz with readings stamped on
     #: arrival, a few ms of timing jitter makes them noisy; least squares then shrinks the transients by lowering kp.

@@ -29,7 +29,7 @@ from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.sysid.config import DEFAULT_FIT, FitConfig
 from roarm_lab.sysid.data import Episode, RecordingError, load_dataset
-from roarm_lab.sysid.replay import Prepared, ReplayModel, param_kind
+from roarm_lab.sysid.replay import Prepared, ReplayModel, param_kind, param_name
 
 Z95 = 1.959964
 
@@ -106,6 +106,13 @@ def _threshold(name: str, value: float, config: FitConfig) -> float:
     return {"delay": config.max_delay_std_s, "offset": config.max_offset_std_rad,
             "payload": config.max_payload_std_kg, "bias": config.max_load_bias_std_permille,
             "scale": config.max_scale_std * max(abs(value), 1e-3)}[param_kind(name)]
+
+
+def unloaded_joints(episodes: Sequence[Episode], config: FitConfig = DEFAULT_FIT) -> list[str]:
+    """Joints whose servo never holds a steady load (see ``FitConfig.min_static_load_permille``)."""
+    loads = np.concatenate([np.abs(e.loads) for e in episodes])
+    return [j for j, m in zip(JOINT_NAMES, np.median(loads, axis=0), strict=True)
+            if m < config.min_static_load_permille]
 
 
 def _identifiable(name: str, value: float, std: float, config: FitConfig) -> bool:
@@ -207,6 +214,12 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     stds, weak = _screen(opt, screen_fn, result, config, model.x_scale(opt))
     values = {n: float(opt[n].value[0]) for n in opt.keys()}
     iterations = len(result.extras.get("objective", []) or [])
+    if loads:
+        unloaded = unloaded_joints(episodes, config)
+        weak += [n for n in (param_name(j, "stiffness") for j in unloaded) if n in values and n not in weak]
+        if unloaded:
+            log(f"[sysid] no steady load on {', '.join(unloaded)} (median |load| < "
+                f"{config.min_static_load_permille:g} permille): their stiffness cannot show as a static error")
     log("[sysid] not identifiable from these data (kept nominal): " + (", ".join(weak) or "none"))
     log(f"[sysid] stage 2: {len(values) - len(weak)} parameters on all {sum(splits):.1f} s fitted")
     refit = model.parameters()
