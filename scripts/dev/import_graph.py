@@ -30,13 +30,15 @@ LAYERS: dict[str, int] = {
     "sim_mujoco": 2, "isaaclab": 2, "driver": 2,
     "training": 3, "deploy": 3, "emulator": 3, "sim_to_sim": 3, "evaluation": 3, "lerobot_io": 3, "sysid": 3,
     "runner": 4,
-    "cli": 5, "lerobot_robot_roarm_m3": 5, "lerobot_teleoperator_roarm_m3": 5,
+    "improve": 5, "lerobot_robot_roarm_m3": 5, "lerobot_teleoperator_roarm_m3": 5,
+    "cli": 6,
 }
 #: Imports refused even where the layers would allow them (same layer) or that deserve their own message.
 FORBIDDEN: set[tuple[str, str]] = {
     ("emulator", "runner"),  # the emulator stands in for the arm; it knows nothing of what drives it
     ("driver", "emulator"),  # the driver talks to any arm; tests, not the driver, pick the emulator
     ("sysid", "emulator"),  # the identification sees only bytes on the port, whatever answers on it
+    ("improve", "emulator"),  # the loop sees the arm only through the port: never the twin's truth
     ("training", "deploy"),  # training writes run directories; deploy packages them (no such import today)
 }
 # -----------------------------------------------------------------------------------------------------------------

@@ -78,8 +78,11 @@ def _column(table, key: str) -> np.ndarray:
     return np.asarray(table[key].to_list(), dtype=np.float64)
 
 
-def load_dataset(root: str | Path, config: FitConfig = DEFAULT_FIT) -> list[Episode]:
-    """Every episode of the LeRobot v3 dataset at ``root``, checked (:func:`check_episode`)."""
+def load_dataset(root: str | Path, config: FitConfig = DEFAULT_FIT,
+                 skipped: list[tuple[str, str]] | None = None) -> list[Episode]:
+    """Every episode of the LeRobot v3 dataset at ``root``, checked (:func:`check_episode`). With ``skipped`` (a
+    list), an episode the fit cannot use is left out and appended there as (name, reason) instead of refusing the
+    whole dataset (the improvement loop's history: a run cut short by a fault is kept, but not fitted)."""
     import pyarrow.parquet as pq
 
     root = Path(root)
@@ -119,10 +122,17 @@ def load_dataset(root: str | Path, config: FitConfig = DEFAULT_FIT) -> list[Epis
         loads = _column(frames, LOAD).reshape(n, 6) if LOAD in frames else None
         episode = Episode(name, t_obs, _column(frames, STATE).reshape(n, 6), t_cmd,
                           _column(frames, ACTION).reshape(n, 6), spd, acc, loads)
-        check_episode(episode, fps, config)
+        try:
+            check_episode(episode, fps, config)
+        except RecordingError as e:
+            if skipped is None:
+                raise
+            skipped.append((name, str(e)))
+            continue
         episodes.append(episode)
     if not episodes:
-        raise RecordingError(f"{root}: the dataset has no episodes")
+        raise RecordingError(f"{root}: the dataset has no episodes" + (" the fit can use: " + "; ".join(
+            reason for _, reason in skipped) if skipped else ""))
     return episodes
 
 

@@ -1,0 +1,151 @@
+"""The improvement loop (scripts/improve.py) against the in-process emulators: a tiny untrained Reach checkpoint,
+2 episodes of 2.5 s, a 1-iteration fine-tune on 4 environments, a small fit. A round's layout, resume without
+re-recording, the dry run, and the faults: a disconnect mid-deploy, a fit that fails, a candidate the gate refuses."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from emulated_arm import emulator
+from run_dirs import new_run
+
+from roarm_lab.driver.session import ArmLinkSettings
+from roarm_lab.emulator import Faults
+from roarm_lab.improve.layout import Layout
+from roarm_lab.improve.loop import ImprovementLoop, LoopOptions
+from roarm_lab.runner.run import play
+from roarm_lab.sysid.config import DEFAULT_FIT
+
+pytestmark = [pytest.mark.pty, pytest.mark.slow]
+TASK = "RoArm-Reach"
+SMALL_FIT = dataclasses.replace(DEFAULT_FIT, max_iters=2, refit_iters=1)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    run, runner = new_run(tmp_path_factory.mktemp("logs"), TASK, 4)
+    runner.save(str(run / "model_0.pt"))
+    return run
+
+
+def options(emu, workdir: Path, checkpoint: Path, **kw) -> LoopOptions:
+    link = ArmLinkSettings(port=emu.port, feedback="request", settle_s=0.1, boot_timeout_s=15.0)
+    base = dict(task=TASK, link=link, workdir=workdir, rounds=1, checkpoint=checkpoint, episodes=2, episode_s=2.5,
+                finetune_iterations=1, num_envs=4, eval_episodes=4, excitation_s=4.0, fit=SMALL_FIT, threads=1,
+                start_speed_rad_s=4.0, stale_periods=30)
+    base.update(kw)
+    return LoopOptions(**base)
+
+
+def dataset_episodes(root: Path) -> int:
+    return json.loads((root / "meta" / "info.json").read_text())["total_episodes"]
+
+
+def t102s(emu) -> list[dict]:
+    return [c for c in emu.snapshot().executed if c["T"] == 102]
+
+
+def test_a_round_resumes_without_re_recording_and_keeps_the_policy_the_gate_refuses(checkpoint, tmp_path, capsys):
+    emu = emulator(baud=0)
+    calls = []
+
+    def interrupted(opts):  # Ctrl+C before the second episode: the first one is recorded
+        calls.append(opts)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return play(opts)
+
+    try:
+        # the gate refuses every candidate: it must be 100 points better in simulation
+        o = options(emu, tmp_path / "loop", checkpoint, max_success_drop=-1.0)
+        assert ImprovementLoop(o, play_fn=interrupted).run() == 0
+        lay = Layout(o.workdir)
+        state = json.loads(lay.state_file(0).read_text())
+        assert state["status"] == "stopped" and list(state["stages"]["deploy"]["episodes"]) == ["0"]
+        assert dataset_episodes(lay.dataset(False)) == 1
+
+        calls.clear()
+        resumed = ImprovementLoop(o, play_fn=lambda opts: calls.append(opts) or play(opts))
+        assert resumed.run() == 0
+    finally:
+        emu.stop()
+    assert emu.crash is None
+    out = capsys.readouterr()
+    # episode 1 only, then the gate's two dry runs: episode 0 was not deployed again
+    assert [c.dry_run for c in calls] == [False, True, True]
+    assert dataset_episodes(lay.dataset(False)) == 2
+    r0 = lay.round(0)
+    for name in ("profile.yaml", "policy.onnx", "checkpoint/model_1.pt", "checkpoint/params/env.yaml",
+                 "sysid/report/heldout_joints.png", "deploy/episode_0/summary.json", "deploy/episode_1/steps.jsonl",
+                 "metrics.json", "state.json"):
+        assert (r0 / name).exists(), name
+    assert (lay.root / "episodes.json").is_file() and (lay.root / "rounds.png").is_file()
+    metrics = json.loads((r0 / "metrics.json").read_text())
+    assert metrics["status"] == "done" and metrics["metric_name"] == "median_final_tcp_error_m"
+    assert 0 <= metrics["metric"] < 0.6
+    assert metrics["identify"]["hash"] and "excitation" in metrics["identify"]  # too little motion: excited
+    gate = metrics["gate"]
+    assert gate["accepted"] is False and "held-out success" in gate["reason"]
+    assert "the current policy stays" in out.err
+    rows = list(csv.DictReader((lay.root / "rounds.csv").open()))
+    assert len(rows) == 1 and rows[0]["accepted"] == "False" and float(rows[0]["metric"]) == metrics["metric"]
+    # the next round deploys the policy it kept
+    nxt = ImprovementLoop(o)
+    nxt._setup()
+    assert nxt._round_state(1)["policy"] == metrics["deployed"]["policy"]
+
+
+def test_a_dry_run_sends_no_motion(checkpoint, tmp_path):
+    emu = emulator(baud=0)
+    try:
+        boot = len(t102s(emu))
+        o = options(emu, tmp_path / "loop", checkpoint, dry_run=True, max_success_drop=1.0, clamp_allowance=10**6)
+        assert ImprovementLoop(o).run() == 0
+        assert len(t102s(emu)) == boot
+    finally:
+        emu.stop()
+    lay = Layout(o.workdir)
+    metrics = json.loads((lay.round(0) / "metrics.json").read_text())
+    assert metrics["dry_run"] and "dry run" in metrics["identify"]["skipped"]
+    assert metrics["gate"]["accepted"] is True
+    assert not lay.dataset(False).exists() and dataset_episodes(lay.dataset(True)) == 2
+    nxt = ImprovementLoop(o)
+    nxt._setup()
+    assert nxt._round_state(1)["policy"] == str(lay.round(0) / "policy.onnx")  # the candidate goes out next
+
+
+def test_a_disconnect_mid_deploy_stops_the_loop_with_the_arm_held(checkpoint, tmp_path, capsys):
+    emu = emulator(baud=0, faults=Faults(disconnect_after_s=1.5))
+    try:
+        o = options(emu, tmp_path / "loop", checkpoint)
+        assert ImprovementLoop(o).run() == 1
+    finally:
+        emu.stop()
+    err = capsys.readouterr().err
+    assert "round 0 deploy episode 0" in err and "told to hold" in err and "resume" in err
+    lay = Layout(o.workdir)
+    state = json.loads(lay.state_file(0).read_text())
+    assert state["status"] == "failed" and not state["stages"]["deploy"]["done"]
+    assert (lay.episode_log(0, 0) / "steps.jsonl").is_file()
+    assert json.loads((lay.round(0) / "metrics.json").read_text())["message"].startswith("round 0 deploy")
+
+
+def test_a_fit_that_fails_stops_the_round_and_keeps_its_recordings(checkpoint, tmp_path, capsys):
+    emu = emulator(baud=0)
+    try:  # nothing is ever enough motion, and no excitation is allowed
+        o = options(emu, tmp_path / "loop", checkpoint, excitation_s=0.0,
+                    fit=dataclasses.replace(SMALL_FIT, min_motion_rad=10.0))
+        assert ImprovementLoop(o).run() == 1
+    finally:
+        emu.stop()
+    err = capsys.readouterr().err
+    assert "identify: the fit failed" in err and "too little motion" in err
+    lay = Layout(o.workdir)
+    state = json.loads(lay.state_file(0).read_text())
+    assert state["status"] == "failed" and state["stages"]["deploy"]["done"]
+    assert not state["stages"]["identify"]["done"]
+    assert dataset_episodes(lay.dataset(False)) == 2

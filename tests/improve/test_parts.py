@@ -1,0 +1,64 @@
+"""The loop's parts that need no arm: the Reach episodes and real metric, the layout files, the CLI's refusals."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from roarm_lab import kinematics
+from roarm_lab.cli.improve import main as improve_main
+from roarm_lab.driver.safety import WorkspaceBox
+from roarm_lab.improve.layout import CSV_FIELDS, Layout, read_json, write_json, write_rounds_csv
+from roarm_lab.improve.tasks import ReachLoopTask, loop_task
+
+
+def test_reach_episodes_are_fixed_by_the_seed_and_inside_the_workspace():
+    task, box = ReachLoopTask(), WorkspaceBox()
+    a, b = task.draw_episodes(10, 3, box), task.draw_episodes(10, 3, box)
+    assert a == b and len(a) == 10 and a != task.draw_episodes(10, 4, box)
+    assert all(box.contains(e["target"]) and e["object_pos"] is None for e in a)
+    tight = WorkspaceBox(lower=(-1.0, -1.0, 0.2), upper=(1.0, 1.0, 1.0))
+    assert all(e["target"][2] >= 0.2 for e in task.draw_episodes(5, 0, tight))
+
+
+def test_the_reach_metric_takes_the_encoder_offsets_off_the_measured_joints():
+    task = ReachLoopTask()
+    q = np.array([0.3, 0.2, 1.9, 0.4, 0.0, 0.75])
+    target = kinematics.tcp_position(q).tolist()
+    offsets = np.array([0.0, 0.02, -0.01, 0.0, 0.0, 0.0])
+    summary = {"final_measured_q": (q + offsets).tolist()}
+    assert task.episode_metric({"target": target}, summary, offsets) == pytest.approx(0.0, abs=1e-9)
+    assert task.episode_metric({"target": target}, summary, np.zeros(6)) > 0.003
+    assert task.episode_metric({"target": target}, {"final_measured_q": None}, offsets) is None
+    assert task.round_metric([0.01, None, 0.03, 0.02]) == pytest.approx(0.02)
+    assert task.episode_success(0.009) and not task.episode_success(0.011) and not task.episode_success(None)
+
+
+def test_object_tasks_wait_for_the_camera():
+    with pytest.raises(ValueError, match="camera"):
+        loop_task("RoArm-Lift")
+
+
+def test_state_files_are_replaced_whole_and_rounds_csv_has_every_round(tmp_path):
+    lay = Layout(tmp_path)
+    write_json(lay.state_file(0), {"a": 1})
+    write_json(lay.state_file(0), {"a": 2})
+    assert read_json(lay.state_file(0)) == {"a": 2} and not list(tmp_path.rglob("*.tmp"))
+    assert lay.rounds() == [0] and read_json(tmp_path / "missing.json", {}) == {}
+    write_rounds_csv(lay, [{"round": 0, "metric": 0.02, "accepted": True}, {"round": 1, "metric": None}])
+    rows = list(csv.DictReader((tmp_path / "rounds.csv").open()))
+    assert list(rows[0]) == list(CSV_FIELDS) and rows[0]["metric"] == "0.02" and rows[1]["metric"] == ""
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "RoArm-Lift"], "camera"),
+    (["--episodes", "0"], "--episodes must be >= 1"),
+    (["--rounds", "-1"], "--rounds must be >= 0"),
+    ([], "give the start policy"),
+])
+def test_bad_input_is_refused_before_the_port_is_opened(argv, message, tmp_path, capsys):
+    base = ["--port", str(tmp_path / "no-such-port"), "--workdir", str(tmp_path / "loop")]
+    assert improve_main(base + argv) == 2
+    assert message in capsys.readouterr().err
