@@ -258,15 +258,17 @@ class TouchConfig:
     slow_step_m: float = 0.0003  # per tick: 9 mm/s
     #: Never command the tool further below the nominal table than this: no contact by then means no table there.
     max_depth_m: float = 0.025
-    #: Contact: over the last ``stall_window`` ticks the measured tool came down less than ``stall_fraction`` of the
-    #: commanded descent ...
-    stall_window: int = 6
+    #: Contact: the measured tool sits ``min_gap_m`` further above the command than it did at any point of the slow
+    #: descent (in free air it follows at a steady lag) and over the last ``stall_window`` ticks it came down less
+    #: than ``stall_fraction`` of the commanded descent (a servo step is ~0.5 mm at the reach, so one window alone
+    #: would mistake a servo's deadband for the table) ...
+    stall_window: int = 10
     stall_fraction: float = 0.3
-    #: ... or (caps: never push hard) the measured tool sits ``max_gap_m`` further above the command than when the
-    #: slow descent began, or a shoulder/elbow/wrist load changed by ``max_load_change`` permille since the approach.
-    max_gap_m: float = 0.005
+    min_gap_m: float = 0.0015
+    #: ... or (caps: never push hard) that gap passes ``max_gap_m``, or a shoulder/elbow/wrist load changed by
+    #: ``max_load_change`` permille since the approach.
+    max_gap_m: float = 0.004
     max_load_change: float = 300.0
-    press_m: float = 0.001  # after a contact the command eases to this far below the measured tool: a light touch
     settle_s: float = 0.4
     average_readings: int = 5
     move_speed_rad_s: float = 0.5  # joint moves between points
@@ -512,18 +514,19 @@ def _touch(ticks: _Ticks, point: TouchPoint, q_app: np.ndarray, config: TouchCon
             continue
         heights.append(h_meas)
         gap = h_meas - h_cmd
-        if gap0 is None:
-            gap0 = gap
+        gap0 = gap if gap0 is None else min(gap0, gap)
         load = np.asarray(reading.feedback.loads, dtype=np.float64)[list(FITTED_INDEX)]
         w = config.stall_window
-        if len(heights) > w and heights[-1 - w] - heights[-1] < config.stall_fraction * w * config.slow_step_m:
+        stalled = len(heights) > w and heights[-1 - w] - heights[-1] < config.stall_fraction * w * config.slow_step_m
+        if stalled and gap - gap0 > config.min_gap_m:
             reason = "stall"
         elif gap - gap0 > config.max_gap_m:
             reason = "gap"
         elif np.abs(load - load0).max() > config.max_load_change:
             reason = "load"
-    # a light touch: the command eases to just below where the tool stands
-    q_press = pose_at_height(point, min(h_cmd, h_meas - config.press_m), gripper, q_app)
+    # a light touch: the command stays where the contact was detected (no further down), ``min_gap_m`` beyond the
+    # free-air following: easing it further up would let the servo's sag hold the tool off the table
+    q_press = q_cmd
     n_settle = max(config.average_readings, round(config.settle_s * config.rate_hz))
     readings = [np.asarray(ticks(q_press).feedback.q_model) for _ in range(n_settle)]
     q = np.mean(readings[-config.average_readings:], axis=0)
