@@ -16,6 +16,14 @@ friction and encoder offset plus one command delay with mujoco.sysid; the last 2
 compare the nominal and the fitted model. Recordings with gaps, NaNs, another robot type or too little motion are
 refused (exit 2). Writes the profile (never over an existing file without --force) and, with --report, mujoco.sysid's
 results and report.html plus heldout_joints.png. Any dataset with the six joints works (play_real --record too).
+
+    python scripts/sysid.py touch --port /dev/ttyUSB0 --profile profiles/arm1.yaml --out profiles/arm1_touch.yaml
+
+touch: the encoder offsets of the shoulder, elbow and wrist, which joint data cannot identify, from touching the
+table the arm stands on at N points (default 8, at least 5; keep the table in front of the arm clear): a slow
+descent per point until the tool stops following, a light touch, back up. Writes a copy of the profile (or of the
+nominal one without --profile) with the fitted offsets and their std; refuses a moving arm or an ill-conditioned
+set of touches (exit 2). Ctrl+C holds the arm (exit 0, nothing written).
 """
 
 from __future__ import annotations
@@ -50,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="overwrite an existing profile")
     f.add_argument("--name", default=None, help="the profile's name (default: the output file's stem)")
     f.add_argument("--max-iters", type=int, default=None, help="optimizer iterations per stage (default 25)")
+    t = sub.add_parser("touch", help="fit the shoulder/elbow/wrist encoder offsets by touching the table")
+    link = t.add_mutually_exclusive_group(required=True)
+    link.add_argument("--port", help="serial device or pyserial URL (socket://host:port)")
+    link.add_argument("--http", help="the arm's Wi-Fi address (request feedback, slow: use serial)")
+    t.add_argument("--profile", type=Path, default=None, help="the robot profile to start from (default: nominal)")
+    t.add_argument("--out", required=True, type=Path, help="the robot profile YAML to write")
+    t.add_argument("--points", type=int, default=None, help="how many touch points (5-8, default 8)")
+    t.add_argument("--force", action="store_true", help="overwrite an existing profile")
+    t.add_argument("--name", default=None, help="the profile's name (default: the output file's stem)")
+    t.add_argument("--feedback", choices=FEEDBACK_MODES, default=None,
+                   help="stream (serial default) or request (a T:105 per tick; HTTP's only mode)")
+    t.add_argument("--settle", type=float, default=None, help="s of quiet output that means the arm is up")
+    t.add_argument("--boot-timeout", type=float, default=None, help="s to wait for the arm's boot")
     return p
 
 
@@ -133,9 +154,82 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_touch(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from roarm_lab.description.robot_profile import RobotProfileError, load_profile, nominal_profile, save_profile
+    from roarm_lab.driver.errors import RealArmError
+    from roarm_lab.driver.session import ArmLinkSettings, ArmSession
+    from roarm_lab.runner.stop_request import StopRequest
+    from roarm_lab.sysid.touch import (
+        DEFAULT_POINTS,
+        DEFAULT_TOUCH,
+        FITTED_INDEX,
+        TouchFitError,
+        TouchRefused,
+        fit_offsets,
+        probe,
+        profile_with_offsets,
+    )
+
+    if args.out.exists() and not args.force:
+        return _error(f"{args.out} exists: pass --force to overwrite it")
+    n = len(DEFAULT_POINTS) if args.points is None else args.points
+    if not DEFAULT_TOUCH.min_touches <= n <= len(DEFAULT_POINTS):
+        return _error(f"--points must be {DEFAULT_TOUCH.min_touches}-{len(DEFAULT_POINTS)}, got {n}")
+    try:
+        base = load_profile(args.profile) if args.profile is not None else nominal_profile()
+    except (RobotProfileError, OSError) as e:
+        return _error(f"cannot read the profile {args.profile}: {e}")
+    link = {k: v for k, v in (("settle_s", args.settle), ("boot_timeout_s", args.boot_timeout)) if v is not None}
+    try:
+        settings = ArmLinkSettings(port=args.port, http=args.http, feedback=args.feedback, **link)
+        settings.check()
+    except ValueError as e:
+        return _error(str(e))
+    if args.port is not None:
+        print("[sysid] opening the serial port; a USB connection may reboot the arm and make it re-home "
+              "(hardware §1.2): keep clear", flush=True)
+    arm = ArmSession(settings)
+    try:
+        arm.open()
+    except RealArmError as e:
+        return _error(f"cannot connect to the arm on {settings.where}: {e}")
+    except KeyboardInterrupt:
+        print("[sysid] interrupted while connecting; nothing was moved", file=sys.stderr)
+        return 0
+    with arm, StopRequest() as stop:
+        try:
+            result = probe(arm, DEFAULT_POINTS[:n], stop=stop)
+        except TouchRefused as e:
+            return _error(f"refusing to start: {e}; nothing was moved")
+        except RealArmError as e:
+            return _error(f"before the touches: {type(e).__name__}: {e}; nothing was moved")
+    if result.outcome != "completed":
+        print(f"[sysid] touch {result.outcome} after {len(result.contacts)} contacts; nothing written", flush=True)
+        return 0 if result.ok else 1
+    # the offsets of the joints this cannot observe (base, roll, gripper) are the input profile's
+    known = np.array(base.encoder_offsets)
+    known[list(FITTED_INDEX)] = 0.0
+    try:
+        fitted = fit_offsets([np.subtract(c.q_measured, known) for c in result.contacts])
+    except TouchFitError as e:
+        return _error(f"cannot fit the offsets: {e}")
+    profile = profile_with_offsets(base, fitted, args.name or args.out.stem, {
+        "start_profile": str(args.profile) if args.profile is not None else "nominal",
+        "contacts": [c.as_dict() for c in result.contacts]})
+    try:
+        save_profile(profile, args.out, force=args.force)
+    except (RobotProfileError, OSError) as e:
+        return _error(str(e))
+    print(fitted.summary())
+    print(f"[sysid] wrote {args.out} (hash {profile.hash})", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_record(args) if args.command == "record" else run_fit(args)
+    return {"record": run_record, "fit": run_fit, "touch": run_touch}[args.command](args)
 
 
 if __name__ == "__main__":
