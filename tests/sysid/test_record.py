@@ -98,11 +98,13 @@ class _Arm:
         return self.readings.pop(0)
 
 
-def test_an_arm_that_moves_is_refused():
-    moved = np.array(HOME_POSE)
-    moved[1] += 0.05
+def test_an_arm_that_keeps_moving_is_refused_one_that_comes_to_rest_is_not():
+    creeping = [np.array(HOME_POSE) + [0, 0.02 * k, 0, 0, 0, 0] for k in range(20)]
     with pytest.raises(RecordRefused, match="not at rest"):
-        check_ready(_Arm(_reading(HOME_POSE), _reading(moved)), sleep=lambda s: None)
+        check_ready(_Arm(*map(_reading, creeping)), sleep=lambda s: None)
+    settling = creeping[:3] + [creeping[2]] * 2  # moves for two readings, then rests
+    assert np.allclose(check_ready(_Arm(*map(_reading, settling)), sleep=lambda s: None).feedback.q_model,
+                       creeping[2])
 
 
 def test_a_pose_outside_the_limits_or_a_dead_bus_is_refused():

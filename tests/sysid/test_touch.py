@@ -115,7 +115,7 @@ def test_a_moving_arm_is_refused_and_nothing_is_sent():
     try:
         with ArmSession(ArmLinkSettings(port=emu.port, feedback="request", **FAST)) as arm:
             goal = (0.8, 0.0, math.pi / 2, 0.0, 0.0, 0.0)
-            arm.confirm(MoveJoints(goal, spd=200, acc=10))  # a slow move, under way
+            arm.confirm(MoveJoints(goal, spd=60, acc=10))  # a slow move (~9 s), under way past the rest wait
             executed = len(emu.snapshot().executed)
             with pytest.raises(TouchRefused, match="not at rest"):
                 probe(arm, DEFAULT_POINTS[:5], echo=lambda _: None)

@@ -35,6 +35,7 @@ class RecordConfig:
     #: The arm is at rest when two readings this far apart differ by at most rest_tolerance_rad on every joint.
     rest_gap_s: float = 0.3
     rest_tolerance_rad: float = 0.01
+    rest_wait_s: float = 3.0  # how long to wait for a creeping arm to come to rest before refusing
     #: A joint this far outside HARDWARE_SAFE refuses the start (a closed gripper reads a hair below 0); the plan
     #: begins at the pose clamped inside the limits less the safety margin.
     limit_slack_rad: float = 0.03

@@ -65,13 +65,19 @@ class RecordResult:
 
 def check_ready(arm: ArmSession, config: RecordConfig = DEFAULT_RECORD,
                 sleep: Callable[[float], None] = time.sleep) -> StampedFeedback:
-    """Two readings ``rest_gap_s`` apart; :class:`RecordRefused` unless the arm rests inside the limits."""
+    """Readings ``rest_gap_s`` apart until two agree (the arm rests) or ``rest_wait_s`` passed; :class:`RecordRefused`
+    unless the arm rests inside the limits. (Just after a boot or a move a loaded servo may still creep.)"""
     first = arm.fresh()
     if first.feedback.is_dead_bus:
         raise RecordRefused("the servo bus is not answering: every joint reads servo step 0 (hardware §2.7); check "
                             "the 12 V supply and the servo cable")
-    sleep(config.rest_gap_s)
-    second = arm.fresh()
+    for _ in range(max(1, round(config.rest_wait_s / config.rest_gap_s))):
+        sleep(config.rest_gap_s)
+        second = arm.fresh()
+        moved = np.abs(np.subtract(second.feedback.q_model, first.feedback.q_model))
+        if moved.max() <= config.rest_tolerance_rad:
+            break
+        first = second
     slack = config.limit_slack_rad
     widened = JointLimits(f"{HARDWARE_SAFE.name} + {slack} rad", tuple(x - slack for x in HARDWARE_SAFE.lower),
                           tuple(x + slack for x in HARDWARE_SAFE.upper))
@@ -79,10 +85,10 @@ def check_ready(arm: ArmSession, config: RecordConfig = DEFAULT_RECORD,
     if outside:
         raise RecordRefused("a joint is outside HARDWARE_SAFE: " + "; ".join(outside) + ". Bring the arm back with "
                             "scripts/arm.py first")
-    moved = np.abs(np.subtract(second.feedback.q_model, first.feedback.q_model))
     if moved.max() > config.rest_tolerance_rad:
-        raise RecordRefused(f"the arm is not at rest: joints moved up to {moved.max():.3f} rad in "
-                            f"{config.rest_gap_s:g} s (at most {config.rest_tolerance_rad} rad); wait for it to stop")
+        raise RecordRefused(f"the arm is not at rest: joints kept moving for {config.rest_wait_s:g} s, up to "
+                            f"{moved.max():.3f} rad in {config.rest_gap_s:g} s (at most {config.rest_tolerance_rad} "
+                            "rad); wait for it to stop")
     return second
 
 
