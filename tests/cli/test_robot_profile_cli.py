@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from robot_profiles import measured_profile, scaled_profile
 
 from roarm_lab.deploy import PolicyPackage
 from roarm_lab.deploy.metadata import METADATA_KEY, write_metadata
-from roarm_lab.description.robot_profile import load_profile, nominal_profile, save_profile
+from roarm_lab.description.robot_profile import Estimate, load_profile, nominal_profile, save_profile
 from roarm_lab.training import run as runs
 
 TASK = "RoArm-Reach"
@@ -91,6 +92,13 @@ def test_export_records_the_runs_profile_and_refuses_another(profile_run, profil
     _no_traceback(err)
     assert load_profile(other_profile_file).hash in err and profile.hash in err
     assert not (tmp_path / "x.onnx").exists()
+    # a re-calibration (sysid.py touch: other encoder offsets, the same physics) needs no retraining
+    touched = replace(profile, name="arm-a-touched",
+                      joints={j: replace(p, encoder_offset=Estimate(0.005)) for j, p in profile.joints.items()})
+    touched_file = save_profile(touched, tmp_path / "touched.yaml")
+    assert export(["--checkpoint", str(profile_run), "--out", str(tmp_path / "t.onnx"),
+                   "--robot_profile", str(touched_file)]) == 0
+    assert PolicyPackage.load(tmp_path / "t.onnx").encoder_offsets == pytest.approx((0.005,) * 6)
 
 
 @pytest.mark.slow

@@ -68,6 +68,16 @@ def test_hash_ignores_name_and_provenance_but_changes_with_any_value():
     assert nominal_profile().hash != profile.hash
 
 
+def test_the_physics_hash_ignores_the_encoder_offsets_alone():
+    profile = measured_profile()
+    recalibrated = replace(profile, joints={j: replace(p, encoder_offset=Estimate(0.0123, 0.001))
+                                            for j, p in profile.joints.items()})
+    assert recalibrated.hash != profile.hash and recalibrated.physics_hash == profile.physics_hash
+    stiffer = replace(profile, joints={**profile.joints, "elbow": replace(
+        profile.joints["elbow"], stiffness=Estimate(profile.joints["elbow"].stiffness.value * 1.01, 2.0))})
+    assert stiffer.physics_hash != profile.physics_hash
+
+
 def _doc():
     return measured_profile().to_dict()
 

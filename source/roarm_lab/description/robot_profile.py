@@ -131,6 +131,12 @@ class RobotProfile:
     def hash(self) -> str:
         return profile_hash(self)
 
+    @property
+    def physics_hash(self) -> str:
+        """The hash of what the simulation is built from: all but the encoder offsets, which the runner applies
+        (a re-calibration, e.g. ``sysid.py touch``, changes :attr:`hash` but not this)."""
+        return profile_hash(self, physics_only=True)
+
     def to_dict(self) -> dict[str, Any]:
         """The YAML document; the optional fields only where they differ from the description (exactly)."""
         est = lambda e: {"value": e.value, "std": e.std}  # noqa: E731
@@ -251,9 +257,13 @@ def save_profile(profile: RobotProfile, path: str | Path, *, force: bool = False
     return path
 
 
-def profile_hash(profile: RobotProfile) -> str:
-    """sha256 (first 16 hex digits) of the profile's values, schema and robot: what a policy was trained for."""
+def profile_hash(profile: RobotProfile, physics_only: bool = False) -> str:
+    """sha256 (first 16 hex digits) of the profile's values, schema and robot: what a policy was trained for.
+    ``physics_only``: without the encoder offsets (see :attr:`RobotProfile.physics_hash`)."""
     doc = profile.to_dict()
     doc.pop("provenance")
     doc.pop("name")
+    if physics_only:
+        for joint in doc["joints"].values():
+            joint.pop("encoder_offset")
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]

@@ -80,12 +80,14 @@ def profile_summary(profile: RobotProfile | None) -> dict | None:
 def resolve_robot_profile(given: str | Path | None, run: Path | None) -> RobotProfile | None:
     """The profile to simulate or export a run's checkpoint with: the file ``given`` (``--robot_profile``), else
     the run's own (:func:`run_robot_profile`), else None (the nominal description). A given profile that differs
-    from the run's (another hash) is refused, both hashes named: the policy was trained for the run's."""
+    from the run's in what the simulation uses (another :attr:`~RobotProfile.physics_hash`) is refused, both hashes
+    named: the policy was trained for the run's. One that differs in the encoder offsets alone (a re-calibration)
+    is accepted: the runner applies them, the policy does not change."""
     run_profile = run_robot_profile(run) if run is not None else None
     if given is None:
         return run_profile
     profile = load_profile(given)
-    if run_profile is not None and run_profile.hash != profile.hash:
+    if run_profile is not None and run_profile.physics_hash != profile.physics_hash:
         raise RobotProfileError(f"--robot_profile {given} (hash {profile.hash}) is not the profile the run was "
                                 f"trained for, {robot_profile_path(run)} (hash {run_profile.hash})")
     return profile
