@@ -83,6 +83,13 @@ class FitConfig:
     #: stiffness trades off against armature and damping in the dynamics alone. Their stiffness is kept nominal
     #: with the wide std (only with loads in the data).
     min_static_load_permille: float = 40.0
+    #: ... and a servo pushing at its torque limit (median |load| above this fraction of it: the gripper squeezing its
+    #: own stop at 300 permille) has an error no longer proportional to its load: no stiffness either.
+    saturated_load_fraction: float = 0.9
+    #: Fit the encoder offsets from joint data? They are not identifiable that way (the servo drives its own encoder
+    #: to the goal, docs/sysid.md), and a local interval can look tight around a wrong value; off by default, so the
+    #: offsets stay those of the base profile (e.g. from ``sysid.py touch``) or 0, with a wide std.
+    fit_encoder_offsets: bool = False
     #: The load residual is a centred moving average over this window. A load is the loop's error times kp, so its
     #: transients are as fast as the servo's step response (~11 Hz) and, read at 30 Hz with readings stamped on
     #: arrival, a few ms of timing jitter makes them noisy; least squares then shrinks the transients by lowering kp.

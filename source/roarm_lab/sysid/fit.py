@@ -27,6 +27,7 @@ from mujoco import sysid
 
 from roarm_lab.description.kinematic_chain import JOINT_NAMES
 from roarm_lab.description.robot_profile import RobotProfile
+from roarm_lab.description.servo import GRIPPER_BOOT_TORQUE_PERMILLE
 from roarm_lab.sysid.config import DEFAULT_FIT, FitConfig
 from roarm_lab.sysid.data import Episode, RecordingError, load_dataset
 from roarm_lab.sysid.replay import Prepared, ReplayModel, param_kind, param_name
@@ -109,10 +110,12 @@ def _threshold(name: str, value: float, config: FitConfig) -> float:
 
 
 def unloaded_joints(episodes: Sequence[Episode], config: FitConfig = DEFAULT_FIT) -> list[str]:
-    """Joints whose servo never holds a steady load (see ``FitConfig.min_static_load_permille``)."""
-    loads = np.concatenate([np.abs(e.loads) for e in episodes])
-    return [j for j, m in zip(JOINT_NAMES, np.median(loads, axis=0), strict=True)
-            if m < config.min_static_load_permille]
+    """Joints whose servo never holds a steady load below its torque limit, so no static error shows its stiffness
+    (``FitConfig.min_static_load_permille``, ``saturated_load_fraction``; the gripper's limit is its boot 300)."""
+    loads = np.median(np.concatenate([np.abs(e.loads) for e in episodes]), axis=0)
+    limits = [1000.0] * (len(JOINT_NAMES) - 1) + [float(GRIPPER_BOOT_TORQUE_PERMILLE)]
+    return [j for j, m, limit in zip(JOINT_NAMES, loads, limits, strict=True)
+            if m < config.min_static_load_permille or m > config.saturated_load_fraction * limit]
 
 
 def _identifiable(name: str, value: float, std: float, config: FitConfig) -> bool:
@@ -237,6 +240,15 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     values = {n: float(opt[n].value[0]) for n in opt.keys()}
     for n in weak:
         stds[n] = _wide_std(n, config)
+    if not config.fit_encoder_offsets:
+        # the offsets were free in the fit (nuisance parameters that soak up model error), but joint data do not
+        # identify them: the profile keeps the base's (e.g. from sysid.py touch, with its std) or 0 with a wide std
+        for n in [p.name for p in opt.values() if param_kind(p.name) == "offset"]:
+            base = model.base.joints[n.split(".")[0]].encoder_offset
+            opt[n].value[:] = base.value
+            values[n], stds[n] = base.value, base.std if base.std > 0 else _wide_std(n, config)
+            if n not in weak:
+                weak.append(n)
     # identified on the screen but loose on all the data (rare): the fitted value stays, with its std
     loose = [n for n in values if n not in weak and not _identifiable(n, values[n], stds[n], config)]
     fit_time = time.monotonic() - started
