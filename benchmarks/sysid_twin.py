@@ -96,8 +96,9 @@ def main() -> int:
             print("    stiffness fitted/truth - 1: " + ", ".join(
                 f"{j} {err * 100:+.0f} %{'' if ident else ' (not identified)'}"
                 for j, (err, ident) in r["stiffness"].items()))
-            print("    encoder offset error, mrad: " + ", ".join(
-                f"{j} {e * 1000:+.1f}" for j, e in zip(JOINT_NAMES, r["offset_err"], strict=True)))
+            print("    encoder offsets (truth, mrad): " + ", ".join(
+                f"{j} {-e * 1000:+.1f}" for j, e in zip(JOINT_NAMES, r["offset_err"], strict=True))
+                + "; not identifiable from joint data (the fit keeps 0): sysid.py touch")
         ratios = [r["rmse_nominal"] / r["rmse_fitted"] for r in results if r["rmse_fitted"]]
         delays = [abs(r["delay_fit"] - r["delay_truth"]) for r in results]
         stiff = [abs(e) for r in results for e, ident in r["stiffness"].values() if ident]
