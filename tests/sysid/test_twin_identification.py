@@ -34,7 +34,10 @@ def test_a_short_twin_recording_fits_closer_to_the_truth_than_nominal(tmp_path, 
     finally:
         emu.stop()
     assert emu.crash is None
-    assert sysid_main(["fit", str(tmp_path / "rec"), "--out", str(tmp_path / "p.yaml"), "--max-iters", "8"]) == 0
+    assert sysid_main(["fit", str(tmp_path / "rec"), "--out", str(tmp_path / "p.yaml"), "--max-iters", "8",
+                       "--report", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "heldout_joints.png").stat().st_size > 0
+    assert any(p.stat().st_size > 0 for p in (tmp_path / "report").rglob("*.html"))  # mujoco.sysid's report
     profile = load_profile(tmp_path / "p.yaml")
     heldout = profile.provenance["heldout_rmse_rad"]
     assert heldout["fitted"] < heldout["nominal"] / 3

@@ -240,6 +240,7 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     values = {n: float(opt[n].value[0]) for n in opt.keys()}
     for n in weak:
         stds[n] = _wide_std(n, config)
+    frozen_in_refit = list(weak)
     if not config.fit_encoder_offsets:
         # the offsets were free in the fit (nuisance parameters that soak up model error), but joint data do not
         # identify them: the profile keeps the base's (e.g. from sysid.py touch, with its std) or 0 with a wide std
@@ -271,7 +272,7 @@ def fit(recordings: Sequence[str | Path] | Sequence[Episode], config: FitConfig 
     profile = model.to_profile(values, stds, name, report.provenance())
     if report_dir is not None:
         start = model.parameters()  # the nominal start, with the same parameters frozen as the final fit
-        for n in weak:
+        for n in frozen_in_refit:
             start[n].frozen = True
         _write_report(Path(report_dir), sequences, start, opt, result, residual_fn, model, traces_nominal,
                       traces_fitted, holdout_from, report)
