@@ -85,7 +85,9 @@ def frames_for(arm: StreamingSerialTransport, seconds: float) -> list:
 # ---------------------------------------------------------------------------------------------------- emulator
 def test_the_stream_fills_the_wire_and_no_more_and_replies_go_between_its_lines(emu):
     with StreamingSerialTransport(emu.port, **FAST) as arm:
-        assert emu.snapshot().info_print == InfoPrint.STREAM and {"T": 605, "cmd": 2} in emu.snapshot().executed
+        # the stream is on at boot already, so the transport may be up before the firmware has read its T:605
+        assert wait_until(lambda: {"T": 605, "cmd": 2} in emu.snapshot().executed)
+        assert emu.snapshot().info_print == InfoPrint.STREAM
         arm.send(MoveJoints(POSE))
         time.sleep(0.3)
         stats = arm.reader.stats
