@@ -56,7 +56,7 @@ BACKLASH_TORQUE_SCALE = 0.02
 #: A servo counts as settled (for blocking firmware moves) below this speed with its profile at the goal.
 SETTLED_SPEED_RAD_S = 0.02
 HAND_STIFFNESS, HAND_DAMPING, HAND_MAX_NM = 5.0, 0.5, 1.5  # a hand moving torque-off joints (leader arm)
-MAX_BACKLOG_S = 0.05  # more lag than this is dropped (counted), not caught up
+MAX_BACKLOG_S = 0.25  # more lag than this (a starved core) is dropped and counted, not caught up
 WAKE_PERIOD_S = 0.002
 
 
