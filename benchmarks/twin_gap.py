@@ -4,7 +4,7 @@
 and on the twin with drawn truths (``--truth-seeds``).
 
     python benchmarks/twin_gap.py --policy reach.onnx [--targets 20] [--truth-seeds 0 1 2] [--duration 4]
-                                  [--arms mujoco kinematic nominal seeds]
+                                  [--arms mujoco kinematic nominal seeds] [--truth FILE ...]
 
 On the emulators each target is one ``play_real`` run (the runner's checked start move to home, then
 ``--duration`` s of policy control at 30 Hz over a real pseudo-terminal, then hold); the error is measured on the
@@ -29,7 +29,7 @@ from roarm_lab.deploy import PolicyPackage
 from roarm_lab.driver.session import ArmLinkSettings
 from roarm_lab.emulator import Emulator, EmulatorConfig
 from roarm_lab.emulator.twin.settings import TwinConfig
-from roarm_lab.emulator.twin.truth import draw_truth, nominal_truth
+from roarm_lab.emulator.twin.truth import draw_truth, load_truth, nominal_truth
 from roarm_lab.evaluation import EVAL_SEED_OFFSET
 from roarm_lab.runner.run import ExitCode, PlayOptions, play
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
@@ -86,6 +86,7 @@ def main() -> int:
                                                                 "episode is 4 s)")
     p.add_argument("--seed", type=int, default=EVAL_SEED_OFFSET + 7, help="the held-out targets' seed")
     p.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="which rows to measure")
+    p.add_argument("--truth", type=Path, nargs="*", default=[], help="also these truth files (twin rows)")
     a = p.parse_args()
     package = PolicyPackage.load(a.policy, expect_task=TASK)
     env = held_out_env(a.targets, a.seed)
@@ -99,6 +100,7 @@ def main() -> int:
     arms = [("kinematic emulator", None, "")] if "kinematic" in a.arms else []
     arms += [("twin, nominal truth", nominal_truth(), "")] if "nominal" in a.arms else []
     arms += [(f"twin, truth seed {s}", draw_truth(s), "") for s in a.truth_seeds] if "seeds" in a.arms else []
+    arms += [(f"twin, truth {t.name}", t, "") for t in map(load_truth, a.truth)]
     medians = []
     with tempfile.TemporaryDirectory(prefix="twin_gap_") as tmp:
         for k, (name, truth, _) in enumerate(arms):
