@@ -165,3 +165,26 @@ def test_packages_without_the_field_read_as_nominal(tmp_path):
 
     with pytest.raises(PolicyPackageError, match="robot_profile.encoder_offsets must be 6 finite numbers"):
         PolicyPackage.load(tmp_path / "broken.onnx")
+
+
+@pytest.mark.slow
+def test_a_run_without_a_profile_exports_only_for_the_nominal_arm(tmp_path, capsys):
+    """A run trained without --robot_profile was trained for the nominal description: only a profile with the nominal
+    physics (encoder offsets aside, as sysid.py touch writes them) may be recorded in its package."""
+    from run_dirs import new_run
+
+    run, runner = new_run(tmp_path / "logs", TASK, 4)
+    runner.save(str(run / "model_0.pt"))
+    export = _main("export_onnx")
+    nominal = nominal_profile()
+    touched = replace(nominal, name="touched",
+                      joints={j: replace(p, encoder_offset=Estimate(-0.01)) for j, p in nominal.joints.items()})
+    assert export(["--checkpoint", str(run), "--out", str(tmp_path / "a.onnx"),
+                   "--robot_profile", str(save_profile(touched, tmp_path / "touched.yaml"))]) == 0
+    assert PolicyPackage.load(tmp_path / "a.onnx").encoder_offsets == pytest.approx((-0.01,) * 6)
+    capsys.readouterr()
+    assert export(["--checkpoint", str(run), "--out", str(tmp_path / "b.onnx"),
+                   "--robot_profile", str(save_profile(measured_profile(), tmp_path / "measured.yaml"))]) == 2
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert "nominal description" in err and not (tmp_path / "b.onnx").exists()

@@ -7,8 +7,8 @@ Given a run directory, the latest model_*.pt is exported; the task comes from th
 --task is given. --verify compares onnxruntime with the torch actor on 1000 random observations and on the
 observations of a short MuJoCo rollout and exits 1 when the max abs difference exceeds 1e-5.
 The package records the robot profile the policy was trained for (name, hash, encoder offsets, command delay): the
-run's robot_profile.yaml (train.py --robot_profile), or --robot_profile FILE for a run without one (a profile
-other than the run's is refused); the nominal description otherwise.
+run's robot_profile.yaml (train.py --robot_profile), or --robot_profile FILE (the same arm: only its encoder offsets
+may differ, as after sysid.py touch; a run without a profile was trained for the nominal description).
 """
 
 from __future__ import annotations

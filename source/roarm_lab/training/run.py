@@ -19,7 +19,13 @@ from pathlib import Path
 
 import yaml
 
-from roarm_lab.description.robot_profile import RobotProfile, RobotProfileError, load_profile, save_profile
+from roarm_lab.description.robot_profile import (
+    RobotProfile,
+    RobotProfileError,
+    load_profile,
+    nominal_profile,
+    save_profile,
+)
 
 LOG_ROOT = Path("logs/rsl_rl")
 TIME_FORMAT = "%Y-%m-%d_%H-%M-%S"
@@ -87,6 +93,10 @@ def resolve_robot_profile(given: str | Path | None, run: Path | None) -> RobotPr
     if given is None:
         return run_profile
     profile = load_profile(given)
+    if run is not None and run_profile is None and profile.physics_hash != nominal_profile().physics_hash:
+        raise RobotProfileError(f"--robot_profile {given} (hash {profile.hash}) simulates another arm than the one "
+                                f"the run {run} was trained for, the nominal description (a run trained for a "
+                                "profile keeps it as robot_profile.yaml); only its encoder offsets may differ")
     if run_profile is not None and run_profile.physics_hash != profile.physics_hash:
         raise RobotProfileError(f"--robot_profile {given} (hash {profile.hash}) is not the profile the run was "
                                 f"trained for, {robot_profile_path(run)} (hash {run_profile.hash})")
