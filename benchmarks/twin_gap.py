@@ -97,13 +97,13 @@ def main() -> int:
     if "mujoco" in a.arms:
         mj = mujoco_errors(package, env)
         print(row("MuJoCo (training sim, nominal, no randomization)", mj), flush=True)
-    arms = [("kinematic emulator", None, "")] if "kinematic" in a.arms else []
-    arms += [("twin, nominal truth", nominal_truth(), "")] if "nominal" in a.arms else []
-    arms += [(f"twin, truth seed {s}", draw_truth(s), "") for s in a.truth_seeds] if "seeds" in a.arms else []
-    arms += [(f"twin, truth {t.name}", t, "") for t in map(load_truth, a.truth)]
+    arms = [("kinematic emulator", None)] if "kinematic" in a.arms else []
+    arms += [("twin, nominal truth", nominal_truth())] if "nominal" in a.arms else []
+    arms += [(f"twin, truth seed {s}", draw_truth(s)) for s in a.truth_seeds] if "seeds" in a.arms else []
+    arms += [(f"twin, truth {t.name}", t) for t in map(load_truth, a.truth)]
     medians = []
     with tempfile.TemporaryDirectory(prefix="twin_gap_") as tmp:
-        for k, (name, truth, _) in enumerate(arms):
+        for k, (name, truth) in enumerate(arms):
             twin = None if truth is None else TwinConfig(truth=truth, cube=(0.25, 0.2, 0.0))
             config = EmulatorConfig(boot_duration_s=0.5, reset_on_open=False, twin=twin)
             errors, stats = emulator_errors(a.policy, targets, config, a.duration, Path(tmp) / f"arm_{k}")

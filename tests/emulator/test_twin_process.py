@@ -5,30 +5,16 @@ file or the ground-truth log, and never imports the emulator."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from run_dirs import new_run
+from twin_process import run_audited, start_twin, stop_twin
 
 from roarm_lab.cli.export_onnx import main as export_onnx_main
 from roarm_lab.emulator.twin.truth import draw_truth, save_truth
 
 pytestmark = [pytest.mark.pty, pytest.mark.slow]
-
-#: Runs in the host process: records every file it opens, then runs play_real.py's main on the twin.
-HOST = textwrap.dedent("""
-    import json, sys
-    opened = []
-    sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" and args else None)
-    from roarm_lab.cli.play_real import main
-    rc = main(sys.argv[1:])
-    emulator_modules = sorted(m for m in sys.modules if m.startswith("roarm_lab.emulator"))
-    print("HOST " + json.dumps({"rc": rc, "opened": opened, "emulator_modules": emulator_modules}))
-""")
-
 
 @pytest.fixture(scope="module")
 def reach_package(tmp_path_factory) -> Path:
@@ -40,34 +26,16 @@ def reach_package(tmp_path_factory) -> Path:
     return out
 
 
-def start_twin(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "roarm_lab.emulator", "--twin", "--boot-s", "0.2", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in proc.stdout:  # the pty path comes first; the process keeps running
-        if line.startswith("serial (pty): "):
-            return proc, line.split(": ", 1)[1].strip()
-    raise AssertionError(f"the twin did not start: {proc.wait()}")
-
-
-def stop_twin(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    out, _ = proc.communicate(timeout=30)
-    return out
-
-
 def test_the_host_sees_only_bytes_on_the_port(reach_package, tmp_path):
     truth, log = tmp_path / "truth.yaml", tmp_path / "ground_truth.jsonl"
     save_truth(draw_truth(5), truth)
     proc, port = start_twin("--truth", str(truth), "--truth-log", str(log), "--cube", "0.25", "0", "0")
     try:
-        host = subprocess.run(
-            [sys.executable, "-c", HOST, "--policy", str(reach_package), "--port", port, "--log", str(tmp_path / "run"),
-             "--settle", "0.1", "--boot-timeout", "15", "--duration", "1.5", "--no-plot", "--stale-periods", "30"],
-            capture_output=True, text=True, timeout=300)
+        result, host = run_audited("roarm_lab.cli.play_real", [
+            "--policy", str(reach_package), "--port", port, "--log", str(tmp_path / "run"), "--settle", "0.1",
+            "--boot-timeout", "15", "--duration", "1.5", "--no-plot", "--stale-periods", "30"], timeout=300)
     finally:
         twin_out = stop_twin(proc)
-    report = next(line for line in host.stdout.splitlines() if line.startswith("HOST "))
-    result = json.loads(report[len("HOST "):])
     assert result["rc"] == 0, host.stdout + host.stderr
     assert result["emulator_modules"] == []
     assert all(Path(p).resolve() not in (truth.resolve(), log.resolve()) for p in result["opened"])

@@ -36,21 +36,26 @@ from pathlib import Path
 from roarm_lab.driver.session import FEEDBACK_MODES
 
 
+def _add_link_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the arm is and how to talk to it: the arguments record and touch share."""
+    link = parser.add_mutually_exclusive_group(required=True)
+    link.add_argument("--port", help="serial device or pyserial URL (socket://host:port)")
+    link.add_argument("--http", help="the arm's Wi-Fi address (request feedback, slow: use serial)")
+    parser.add_argument("--feedback", choices=FEEDBACK_MODES, default=None,
+                        help="stream (serial default) or request (a T:105 per tick; HTTP's only mode)")
+    parser.add_argument("--settle", type=float, default=None, help="s of quiet output that means the arm is up")
+    parser.add_argument("--boot-timeout", type=float, default=None, help="s to wait for the arm's boot")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sysid.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("record", help="drive the excitation and record it as a LeRobot dataset")
-    link = r.add_mutually_exclusive_group(required=True)
-    link.add_argument("--port", help="serial device or pyserial URL (socket://host:port)")
-    link.add_argument("--http", help="the arm's Wi-Fi address (request feedback, slow: use serial)")
+    _add_link_arguments(r)
     r.add_argument("--out", required=True, type=Path, help="LeRobot dataset folder (created, or appended to)")
     r.add_argument("--duration_s", "--duration-s", dest="duration_s", type=float, default=None,
                    help="length of the excitation, s (default ~120; short runs stay around one pose)")
-    r.add_argument("--feedback", choices=FEEDBACK_MODES, default=None,
-                   help="stream (serial default) or request (a T:105 per tick; HTTP's only mode)")
-    r.add_argument("--settle", type=float, default=None, help="s of quiet output that means the arm is up")
-    r.add_argument("--boot-timeout", type=float, default=None, help="s to wait for the arm's boot")
     f = sub.add_parser("fit", help="fit a robot profile to recordings")
     f.add_argument("data", nargs="+", type=Path, help="LeRobot dataset folder(s)")
     f.add_argument("--out", required=True, type=Path, help="the robot profile YAML to write")
@@ -59,18 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--name", default=None, help="the profile's name (default: the output file's stem)")
     f.add_argument("--max-iters", type=int, default=None, help="optimizer iterations per stage (default 25)")
     t = sub.add_parser("touch", help="fit the shoulder/elbow/wrist encoder offsets by touching the table")
-    link = t.add_mutually_exclusive_group(required=True)
-    link.add_argument("--port", help="serial device or pyserial URL (socket://host:port)")
-    link.add_argument("--http", help="the arm's Wi-Fi address (request feedback, slow: use serial)")
+    _add_link_arguments(t)
     t.add_argument("--profile", type=Path, default=None, help="the robot profile to start from (default: nominal)")
     t.add_argument("--out", required=True, type=Path, help="the robot profile YAML to write")
     t.add_argument("--points", type=int, default=None, help="how many touch points (5-8, default 8)")
     t.add_argument("--force", action="store_true", help="overwrite an existing profile")
     t.add_argument("--name", default=None, help="the profile's name (default: the output file's stem)")
-    t.add_argument("--feedback", choices=FEEDBACK_MODES, default=None,
-                   help="stream (serial default) or request (a T:105 per tick; HTTP's only mode)")
-    t.add_argument("--settle", type=float, default=None, help="s of quiet output that means the arm is up")
-    t.add_argument("--boot-timeout", type=float, default=None, help="s to wait for the arm's boot")
     return p
 
 
@@ -79,25 +78,12 @@ def _error(message: str) -> int:
     return 2
 
 
-def run_record(args: argparse.Namespace) -> int:
+def _connect(args: argparse.Namespace):
+    """An open ArmSession from the link arguments, or the exit code when there is none (bad settings: 2; the arm
+    does not answer: 2; Ctrl+C while connecting: 0). Nothing is moved either way."""
     from roarm_lab.driver.errors import RealArmError
     from roarm_lab.driver.session import ArmLinkSettings, ArmSession
-    from roarm_lab.runner.stop_request import StopRequest
-    from roarm_lab.sysid.config import DEFAULT_RECORD
-    from roarm_lab.sysid.data import SYSID_REPO_ID, sysid_features
-    from roarm_lab.sysid.recording import RecordRefused, record
 
-    config = DEFAULT_RECORD
-    if args.duration_s is not None:
-        if not args.duration_s > 0:
-            return _error(f"--duration_s must be > 0, got {args.duration_s}")
-        config = dataclasses.replace(config, duration_s=args.duration_s)
-    try:
-        from roarm_lab.lerobot_io.episode_writer import EpisodeWriter
-
-        writer = EpisodeWriter(args.out, SYSID_REPO_ID, int(config.rate_hz), sysid_features())
-    except (ImportError, ValueError) as e:
-        return _error(f"cannot record to {args.out}: {e}")
     link = {k: v for k, v in (("settle_s", args.settle), ("boot_timeout_s", args.boot_timeout)) if v is not None}
     try:
         settings = ArmLinkSettings(port=args.port, http=args.http, feedback=args.feedback, **link)
@@ -115,6 +101,30 @@ def run_record(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("[sysid] interrupted while connecting; nothing was moved", file=sys.stderr)
         return 0
+    return arm
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from roarm_lab.driver.errors import RealArmError
+    from roarm_lab.runner.stop_request import StopRequest
+    from roarm_lab.sysid.config import DEFAULT_RECORD
+    from roarm_lab.sysid.data import SYSID_REPO_ID, sysid_features
+    from roarm_lab.sysid.recording import RecordRefused, record
+
+    config = DEFAULT_RECORD
+    if args.duration_s is not None:
+        if not args.duration_s > 0:
+            return _error(f"--duration_s must be > 0, got {args.duration_s}")
+        config = dataclasses.replace(config, duration_s=args.duration_s)
+    try:
+        from roarm_lab.lerobot_io.episode_writer import EpisodeWriter
+
+        writer = EpisodeWriter(args.out, SYSID_REPO_ID, int(config.rate_hz), sysid_features())
+    except (ImportError, ValueError) as e:
+        return _error(f"cannot record to {args.out}: {e}")
+    arm = _connect(args)
+    if isinstance(arm, int):
+        return arm
     with arm, StopRequest() as stop:
         try:
             result = record(arm, writer, config, stop=stop)
@@ -159,7 +169,6 @@ def run_touch(args: argparse.Namespace) -> int:
 
     from roarm_lab.description.robot_profile import RobotProfileError, load_profile, nominal_profile, save_profile
     from roarm_lab.driver.errors import RealArmError
-    from roarm_lab.driver.session import ArmLinkSettings, ArmSession
     from roarm_lab.runner.stop_request import StopRequest
     from roarm_lab.sysid.touch import (
         DEFAULT_POINTS,
@@ -181,23 +190,9 @@ def run_touch(args: argparse.Namespace) -> int:
         base = load_profile(args.profile) if args.profile is not None else nominal_profile()
     except (RobotProfileError, OSError) as e:
         return _error(f"cannot read the profile {args.profile}: {e}")
-    link = {k: v for k, v in (("settle_s", args.settle), ("boot_timeout_s", args.boot_timeout)) if v is not None}
-    try:
-        settings = ArmLinkSettings(port=args.port, http=args.http, feedback=args.feedback, **link)
-        settings.check()
-    except ValueError as e:
-        return _error(str(e))
-    if args.port is not None:
-        print("[sysid] opening the serial port; a USB connection may reboot the arm and make it re-home "
-              "(hardware §1.2): keep clear", flush=True)
-    arm = ArmSession(settings)
-    try:
-        arm.open()
-    except RealArmError as e:
-        return _error(f"cannot connect to the arm on {settings.where}: {e}")
-    except KeyboardInterrupt:
-        print("[sysid] interrupted while connecting; nothing was moved", file=sys.stderr)
-        return 0
+    arm = _connect(args)
+    if isinstance(arm, int):
+        return arm
     with arm, StopRequest() as stop:
         try:
             result = probe(arm, DEFAULT_POINTS[:n], stop=stop)

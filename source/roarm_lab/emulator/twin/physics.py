@@ -130,7 +130,7 @@ class PhysicsTwin:
         self._duty = np.zeros(6)
         self._limit = np.ones(6)
         self._torque_on = np.ones(6, dtype=bool)
-        self._enc = self._read_encoders()
+        self._enc = self._encoder_steps().astype(np.int64)
         self._goal = self._enc.copy()
         self._profiles = [TrapezoidProfile(float(s)) for s in self._enc]
         self._vmax = np.full(6, NOMINAL_MAX_SPEED_STEPS)
@@ -181,7 +181,7 @@ class PhysicsTwin:
         with self._lock:
             if self._pending:
                 return True
-            qd = self.data.qvel[self._dadr]
+            qd = self._qd
             return any(self._torque_on[i] and (not self._profiles[i].at_rest_on(self._goal[i])
                                                or abs(qd[i]) > SETTLED_SPEED_RAD_S) for i in range(6))
 
@@ -199,7 +199,7 @@ class PhysicsTwin:
 
     def true_q_model(self) -> np.ndarray:
         with self._lock:
-            return self.data.qpos[self._qadr].copy()
+            return self._q.copy()
 
     def duties(self) -> np.ndarray:
         with self._lock:
@@ -263,9 +263,10 @@ class PhysicsTwin:
         elif kind == "limit":
             self._limit[i] = args[0]
 
-    def _read_encoders(self) -> np.ndarray:
-        steps = np.rint((self.data.qpos[self._qadr] + self._offset + self._slack - STEP_ZERO) / STEP_GAIN)
-        return np.minimum(np.maximum(steps, 0), STEPS_PER_TURN - 1).astype(np.int64)
+    def _encoder_steps(self) -> np.ndarray:
+        """What the encoders read now (steps, as floats): the link plus offset and slack, quantized and clipped."""
+        steps = np.rint((self._q + self._offset + self._slack - STEP_ZERO) / STEP_GAIN)
+        return np.minimum(np.maximum(steps, 0), STEPS_PER_TURN - 1)
 
     def _step_once(self) -> None:
         t = self._sim_t
@@ -279,8 +280,7 @@ class PhysicsTwin:
             if self._torque_on[i] and not p.at_rest_on(goal):
                 p.advance(dt, goal, self._vmax[i], self._amax[i])
             setpoint[i] = p.position
-        enc = np.rint((self._q + self._offset + self._slack - STEP_ZERO) / STEP_GAIN)
-        enc = np.minimum(np.maximum(enc, 0), STEPS_PER_TURN - 1)
+        enc = self._encoder_steps()
         self._enc = enc.astype(np.int64)
         err = np.rint(setpoint) - enc
         err[np.abs(err) <= DEADBAND_STEPS] = 0.0
@@ -304,8 +304,8 @@ class PhysicsTwin:
     def _write_log(self, setpoint: np.ndarray) -> None:
         cube = self.data.qpos[self._cube_q:self._cube_q + 7]
         rec = {"t": round(self._sim_t, 6), "wall": round(self._clock() - self._wall0, 6),
-               "q": [round(float(x), 6) for x in self.data.qpos[self._qadr]],
-               "qd": [round(float(x), 5) for x in self.data.qvel[self._dadr]],
+               "q": [round(float(x), 6) for x in self._q],
+               "qd": [round(float(x), 5) for x in self._qd],
                "goal": [round(float(x), 6) for x in steps_to_model_rad(setpoint)],
                "encoder": [int(x) for x in self._enc],
                "duty": [round(float(x), 4) for x in self._duty],

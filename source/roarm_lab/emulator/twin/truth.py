@@ -16,7 +16,7 @@ firmware), on top of the serial wire the emulator already paces.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,3 @@ def save_truth(truth: TwinTruth, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(truth.to_dict(), sort_keys=False))
     return path
-
-
-def truth_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(TwinTruth))
