@@ -1,6 +1,7 @@
 """The improvement loop (scripts/improve.py) against the in-process emulators: a tiny untrained Reach checkpoint,
 2 episodes of 2.5 s, a 1-iteration fine-tune on 4 environments, a small fit. A round's layout, resume without
-re-recording, the dry run, and the faults: a disconnect mid-deploy, a fit that fails, a candidate the gate refuses."""
+re-recording, the dry run, and the faults: a disconnect mid-deploy, a fit that fails, a touch that finds no table, a
+candidate the gate refuses."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def options(emu, workdir: Path, checkpoint: Path, **kw) -> LoopOptions:
     link = ArmLinkSettings(port=emu.port, feedback="request", settle_s=0.1, boot_timeout_s=15.0)
     base = dict(task=TASK, link=link, workdir=workdir, rounds=1, checkpoint=checkpoint, episodes=2, episode_s=2.5,
                 finetune_iterations=1, num_envs=4, eval_episodes=4, excitation_s=4.0, fit=SMALL_FIT, threads=1,
-                start_speed_rad_s=4.0, stale_periods=30)
+                start_speed_rad_s=4.0, stale_periods=30, touch_points=0)  # the kinematic servos pass through tables
     base.update(kw)
     return LoopOptions(**base)
 
@@ -75,9 +76,12 @@ def test_a_round_resumes_without_re_recording_and_keeps_the_policy_the_gate_refu
         emu.stop()
     assert emu.crash is None
     out = capsys.readouterr()
-    # episode 1 only, then the gate's two dry runs: episode 0 was not deployed again
-    assert [c.dry_run for c in calls] == [False, True, True]
-    assert dataset_episodes(lay.dataset(False)) == 2
+    # episode 1 only (episode 0 was not deployed again), then the gate's dry runs of the current policy and of the
+    # candidate, then the policy the round kept, deployed and measured as round 1
+    assert [c.dry_run for c in calls] == [False, True, True, True, True, False, False]
+    current = calls[0].policy
+    assert [c.policy == current for c in calls] == [True, True, True, False, False, True, True]
+    assert dataset_episodes(lay.dataset(False)) == 4
     r0 = lay.round(0)
     for name in ("profile.yaml", "policy.onnx", "checkpoint/model_1.pt", "checkpoint/params/env.yaml",
                  "sysid/report/heldout_joints.png", "deploy/episode_0/summary.json", "deploy/episode_1/steps.jsonl",
@@ -92,11 +96,15 @@ def test_a_round_resumes_without_re_recording_and_keeps_the_policy_the_gate_refu
     assert gate["accepted"] is False and "held-out success" in gate["reason"]
     assert "the current policy stays" in out.err
     rows = list(csv.DictReader((lay.root / "rounds.csv").open()))
-    assert len(rows) == 1 and rows[0]["accepted"] == "False" and float(rows[0]["metric"]) == metrics["metric"]
-    # the next round deploys the policy it kept
+    assert len(rows) == 2 and rows[0]["accepted"] == "False" and float(rows[0]["metric"]) == metrics["metric"]
+    assert all(float(rows[0][f"{s}_s"]) > 0 for s in ("deploy", "identify", "finetune", "gate"))
+    # round 1: the policy round 0 kept, deployed and measured; the next run of the loop resumes it at identify
+    r1 = json.loads((lay.round(1) / "metrics.json").read_text())
+    assert r1["status"] == "deployed" and r1["deployed"]["policy"] == metrics["deployed"]["policy"]
+    assert rows[1]["metric"] != "" and rows[1]["accepted"] == ""
     nxt = ImprovementLoop(o)
     nxt._setup()
-    assert nxt._round_state(1)["policy"] == metrics["deployed"]["policy"]
+    assert nxt._first_unfinished() == 1 and nxt._round_state(1)["stages"]["deploy"]["done"]
 
 
 def test_a_dry_run_sends_no_motion(checkpoint, tmp_path):
@@ -112,7 +120,7 @@ def test_a_dry_run_sends_no_motion(checkpoint, tmp_path):
     metrics = json.loads((lay.round(0) / "metrics.json").read_text())
     assert metrics["dry_run"] and "dry run" in metrics["identify"]["skipped"]
     assert metrics["gate"]["accepted"] is True
-    assert not lay.dataset(False).exists() and dataset_episodes(lay.dataset(True)) == 2
+    assert not lay.dataset(False).exists() and dataset_episodes(lay.dataset(True)) == 4  # + round 1
     nxt = ImprovementLoop(o)
     nxt._setup()
     assert nxt._round_state(1)["policy"] == str(lay.round(0) / "policy.onnx")  # the candidate goes out next
@@ -149,3 +157,22 @@ def test_a_fit_that_fails_stops_the_round_and_keeps_its_recordings(checkpoint, t
     assert state["status"] == "failed" and state["stages"]["deploy"]["done"]
     assert not state["stages"]["identify"]["done"]
     assert dataset_episodes(lay.dataset(False)) == 2
+
+
+def test_a_touch_that_finds_no_table_stops_the_round_with_the_arm_held(checkpoint, tmp_path, capsys):
+    emu = emulator(baud=0)  # the kinematic servos follow every command: the tool goes through where the table is
+    try:
+        o = options(emu, tmp_path / "loop", checkpoint, touch_points=5)
+        assert ImprovementLoop(o).run() == 1
+        executed = emu.snapshot().executed
+    finally:
+        emu.stop()
+    err = capsys.readouterr().err
+    assert "round 0 touch: fault" in err and "no contact" in err and "hold" in err
+    # the last command is the probe's hold: a T:102 to the measured pose, never T:0
+    moves = [c for c in executed if c["T"] != 105]  # feedback requests aside
+    assert moves[-1]["T"] == 102 and all(c["T"] != 0 for c in executed)
+    lay = Layout(o.workdir)
+    state = json.loads(lay.state_file(0).read_text())
+    assert state["status"] == "failed" and state["stages"]["deploy"]["done"] and not state["stages"]["identify"]["done"]
+    assert not (lay.round(0) / "sysid" / "touch.json").exists() and dataset_episodes(lay.dataset(False)) == 2

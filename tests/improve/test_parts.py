@@ -62,3 +62,38 @@ def test_bad_input_is_refused_before_the_port_is_opened(argv, message, tmp_path,
     base = ["--port", str(tmp_path / "no-such-port"), "--workdir", str(tmp_path / "loop")]
     assert improve_main(base + argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_fine_tune_continues_the_runs_optimizer_at_its_learning_rate(tmp_path):
+    """A converged run ends with a small action std and, under the KL-adaptive schedule, a small learning rate. The
+    fine-tune continues that optimizer: from a checkpoint that ended at 3e-5 the policy barely moves in two PPO
+    iterations, where the same weights under a fresh optimizer at the configured 1e-3 (what an untrained run saves)
+    move it many times further (on a trained Reach policy that lost its success within ten iterations)."""
+    import torch
+    from run_dirs import new_run
+
+    from roarm_lab.improve.simulation import finetune
+    from roarm_lab.training.dagger import set_action_std
+    from roarm_lab.training.policy import load_actor, obs_policy
+
+    task = "RoArm-Reach"
+    run, runner = new_run(tmp_path / "logs", task, 8)
+    set_action_std(runner.alg.actor, 0.01)
+    fresh = run / "model_0.pt"
+    runner.save(str(fresh))
+    for group in runner.alg.optimizer.param_groups:
+        group["lr"] = 3e-5
+    ended = run / "model_1.pt"
+    runner.save(str(ended))
+    obs = torch.randn(256, 27) * 0.3
+    with torch.no_grad():
+        start = obs_policy(load_actor(task, str(fresh)))(obs)
+
+    def moved(checkpoint, name):
+        out = finetune(task, checkpoint, None, tmp_path / name, tmp_path / f"{name}.onnx", 2, 8, seed=0, threads=1,
+                       log=lambda _: None)
+        with torch.no_grad():
+            return float((obs_policy(load_actor(task, str(out.checkpoint)))(obs) - start).abs().max())
+
+    continued, restarted = moved(ended, "continued"), moved(fresh, "restarted")
+    assert continued < 0.02 and restarted > 5 * continued, (continued, restarted)

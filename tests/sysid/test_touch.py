@@ -182,3 +182,16 @@ def test_cli_on_the_nominal_twin_finds_no_offsets(tmp_path, capsys):
     touch = profile.provenance["touch"]
     assert touch["touches"] == 8 and len(touch["contacts"]) == 8 and touch["start_profile"] == "nominal"
     assert "wrote" in capsys.readouterr().out
+
+
+def test_a_contact_that_does_not_fit_the_others_is_left_out():
+    q = np.array([pose_at_height(p, 0.0, 0.0) for p in DEFAULT_POINTS])
+    planted = np.zeros(6)
+    planted[list(FITTED_INDEX)] = [OFFSETS[j] for j in FITTED_JOINTS]
+    measured = q + planted
+    measured[4, JOINT_NAMES.index("elbow")] += 0.03  # read off the table: ~5 mm above it
+    fit = fit_offsets(measured)
+    assert fit.dropped == 1 and fit.touches == len(DEFAULT_POINTS) - 1 and fit.rms_m < 1e-6
+    for j in FITTED_JOINTS:
+        assert abs(fit.offsets[j] - OFFSETS[j]) < 1e-6, (j, fit.summary())
+    assert fit_offsets(measured[:5]).dropped == 0  # no fewer than min_touches are kept

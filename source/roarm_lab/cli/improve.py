@@ -6,10 +6,12 @@
 A round deploys the current policy through the runner (safety layer, watchdog, hold) on the loop's fixed episodes
 (Reach targets drawn once with --seed and kept in DIR/episodes.json), each recorded into DIR/dataset (LeRobot); the
 real metric (Reach: the median final TCP error from the arm's own readings) goes to round_<k>/metrics.json and
-DIR/rounds.csv. It then fits a robot profile on every recording so far (plus a short excitation when the drive is not
-identifiable from the deployments), fine-tunes the checkpoint in MuJoCo on that profile, and gates the candidate:
-its held-out MuJoCo success at most --max-success-drop below the current policy's, its safety clamps in a dry run on
-the arm at most --clamp-factor x the deployment's + --clamp-allowance. The next round deploys the winner.
+DIR/rounds.csv. It then touches the table for the encoder offsets (once per loop, --touch-points), fits a robot
+profile on every recording so far (plus a short excitation when the drive is not identifiable from the deployments),
+fine-tunes the checkpoint in MuJoCo on that profile, and gates the candidate: its held-out MuJoCo success at most
+--max-success-drop below the current policy's, its safety clamps in dry runs on the arm at most --clamp-factor x the
+current policy's in the same dry runs + --clamp-allowance. The next round deploys the winner; after the last round
+the winner is deployed and measured once more (the next round's deployment: a later run resumes from there).
 
 Ctrl+C holds the arm (the runner's hold) and keeps every recorded episode: run the same command to resume. --rounds
 0 runs until Ctrl+C. --dry-run does everything but move the arm (the runner's dry run; no identification). Exit 0
@@ -51,10 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-success-drop", type=float, default=0.02,
                    help="the gate: how far (fraction) the held-out success may fall (default 0.02 = 2 points)")
     p.add_argument("--clamp-factor", type=float, default=2.0,
-                   help="the gate: dry-run clamps at most this x the deployment's (+ --clamp-allowance)")
+                   help="the gate: the candidate's dry-run clamps at most this x the current policy's "
+                        "(+ --clamp-allowance)")
     p.add_argument("--clamp-allowance", type=int, default=10)
     p.add_argument("--excitation-s", type=float, default=20.0,
                    help="s of sysid excitation when the deployments do not identify the drive (0: never)")
+    p.add_argument("--touch-points", type=int, default=8,
+                   help="table touches for the encoder offsets, once per loop (5-8; 0: never)")
     p.add_argument("--fit-max-iters", type=int, default=None, help="the fit's optimizer iterations per stage")
     p.add_argument("--threads", type=int, default=2, help="MuJoCo threads")
     p.add_argument("--start-speed", type=float, default=None, help="rad/s of the runner's start move")
@@ -86,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("episodes", "num_envs", "eval_episodes", "threads"):
         if getattr(args, name) < 1:
             return _error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.touch_points != 0 and not 5 <= args.touch_points <= 8:
+        return _error(f"--touch-points must be 0 (no touches) or 5-8, got {args.touch_points}")
     if args.episode_s is not None and not args.episode_s > 0:
         return _error("--episode-s must be > 0")
     link = {k: v for k, v in (("settle_s", args.settle), ("boot_timeout_s", args.boot_timeout)) if v is not None}
@@ -103,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                           seed=args.seed, dry_run=args.dry_run, finetune_iterations=args.finetune_iterations,
                           num_envs=args.num_envs, eval_episodes=args.eval_episodes,
                           max_success_drop=args.max_success_drop, clamp_factor=args.clamp_factor,
-                          clamp_allowance=args.clamp_allowance, excitation_s=args.excitation_s, fit=fit,
+                          clamp_allowance=args.clamp_allowance, excitation_s=args.excitation_s,
+                          touch_points=args.touch_points, fit=fit,
                           threads=args.threads, **extra)
     return ImprovementLoop(options).run()
 

@@ -165,18 +165,15 @@ def run_fit(args: argparse.Namespace) -> int:
 
 
 def run_touch(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from roarm_lab.description.robot_profile import RobotProfileError, load_profile, nominal_profile, save_profile
     from roarm_lab.driver.errors import RealArmError
     from roarm_lab.runner.stop_request import StopRequest
     from roarm_lab.sysid.touch import (
         DEFAULT_POINTS,
         DEFAULT_TOUCH,
-        FITTED_INDEX,
         TouchFitError,
         TouchRefused,
-        fit_offsets,
+        fit_contact_offsets,
         probe,
         profile_with_offsets,
     )
@@ -203,11 +200,8 @@ def run_touch(args: argparse.Namespace) -> int:
     if result.outcome != "completed":
         print(f"[sysid] touch {result.outcome} after {len(result.contacts)} contacts; nothing written", flush=True)
         return 0 if result.ok else 1
-    # the offsets of the joints this cannot observe (base, roll, gripper) are the input profile's
-    known = np.array(base.encoder_offsets)
-    known[list(FITTED_INDEX)] = 0.0
     try:
-        fitted = fit_offsets([np.subtract(c.q_measured, known) for c in result.contacts])
+        fitted = fit_contact_offsets([c.q_measured for c in result.contacts], base)
     except TouchFitError as e:
         return _error(f"cannot fit the offsets: {e}")
     profile = profile_with_offsets(base, fitted, args.name or args.out.stem, {

@@ -36,9 +36,10 @@ METRICS_FILE = "metrics.json"
 PROFILE_FILE = "profile.yaml"
 POLICY_FILE = "policy.onnx"
 STAGES = ("deploy", "identify", "finetune", "gate")
-CSV_FIELDS = ("round", "policy", "dry_run", "episodes", "metric_name", "metric", "real_success_rate", "clamps",
+CSV_FIELDS = ("round", "policy", "dry_run", "episodes", "metric_name", "metric", "real_success_rate",
+              "metric_identified_offsets", "clamps",
               "fit_rmse_nominal_rad", "fit_rmse_fitted_rad", "current_sim_success", "candidate_sim_success",
-              "candidate_clamps", "accepted", "reason")
+              "candidate_clamps", "accepted", *(f"{name}_s" for name in STAGES), "reason")
 
 
 def write_json(path: Path, data: Any) -> Path:
@@ -81,8 +82,9 @@ class Layout:
     def episode_log(self, k: int, i: int) -> Path:
         return self.round(k) / "deploy" / f"episode_{i}"
 
-    def gate_log(self, k: int, i: int) -> Path:
-        return self.round(k) / "gate" / f"dry_run_{i}"
+    def gate_log(self, k: int, i: int, which: str = "candidate") -> Path:
+        """A dry run of the gate: of the ``candidate`` or of the ``current`` policy (the reference)."""
+        return self.round(k) / "gate" / f"{which}_dry_run_{i}"
 
     def rounds(self) -> list[int]:
         """The rounds that have a state file, in order."""
@@ -119,7 +121,13 @@ def plot_rounds(layout: Layout, rows: list[dict[str, Any]], metric_name: str) ->
     fig, ax = plt.subplots(figsize=(6, 3.5))
     x, y = zip(*points, strict=True)
     scale, unit = (100.0, "cm") if metric_name.endswith("_m") else (1.0, "")
-    ax.plot(x, [v * scale for v in y], "o-")
+    ax.plot(x, [v * scale for v in y], "o-", label="from the encoders, the deployed package's offsets")
+    again = [(r["round"], r["metric_identified_offsets"]) for r in rows
+             if r.get("metric_identified_offsets") is not None]
+    if again:
+        xa, ya = zip(*again, strict=True)
+        ax.plot(xa, [v * scale for v in ya], "s--", label="the same runs, the offsets identified in the round")
+        ax.legend(fontsize=7)
     for r in rows:
         if r.get("metric") is not None and r.get("accepted") is not None:
             ax.annotate("accepted" if r["accepted"] else "kept", (r["round"], r["metric"] * scale), fontsize=7,

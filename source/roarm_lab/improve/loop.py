@@ -7,7 +7,7 @@
    ``sysid record`` excitation when the deployments alone leave a drive parameter unidentifiable;
 3. **fine-tune** the current checkpoint in MuJoCo on that profile's arm and export the candidate;
 4. **gate** the candidate: its held-out MuJoCo success no more than ``max_success_drop`` below the current policy's
-   and its safety clamps in a dry run on the arm within ``clamp_factor`` x the deployment's (+ an allowance);
+   and its safety clamps in dry runs on the arm within ``clamp_factor`` x the current policy's (+ an allowance);
 5. the next round deploys the winner (the candidate, or the current policy kept, with the reason).
 
 Each step is written to ``round_<k>/state.json`` as soon as it is done, so a round resumes after Ctrl+C or a crash
@@ -34,6 +34,7 @@ from roarm_lab.improve.layout import (
     METRICS_FILE,
     POLICY_FILE,
     PROFILE_FILE,
+    STAGES,
     Layout,
     plot_rounds,
     read_json,
@@ -49,6 +50,7 @@ from roarm_lab.sysid.config import DEFAULT_FIT, DEFAULT_RECORD, FitConfig
 DRIVE_PARAMS = tuple(f"{j}.{f}_scale" for j in ("base", "shoulder", "elbow", "wrist")
                      for f in ("stiffness", "damping")) + ("command_delay_s",)
 USER_STOP = "stopped by the user"
+TOUCH_FILE = "touch.json"
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,10 @@ class LoopOptions:
     num_envs: int = 256
     eval_episodes: int = 200
     max_success_drop: float = 0.02  # the gate: held-out success may fall by at most 2 points
-    clamp_factor: float = 2.0  # the gate: dry-run clamps <= factor x the deployment's + clamp_allowance
+    clamp_factor: float = 2.0  # the gate: dry-run clamps <= factor x the current policy's + clamp_allowance
     clamp_allowance: int = 10
     excitation_s: float = 20.0  # a sysid excitation when the deployments do not identify the drive; 0: never
+    touch_points: int = 8  # the table touches that give the encoder offsets (once per loop); 0: never
     fit: FitConfig = DEFAULT_FIT
     threads: int = 2
     safety: SafetyConfig = field(default_factory=SafetyConfig)
@@ -179,8 +182,7 @@ class ImprovementLoop:
                            "profile": prev["stages"]["identify"].get("profile")}
             else:
                 current = {k2: prev[k2] for k2 in ("policy", "checkpoint", "profile")}
-        state = {"round": k, **current, "status": "running", "stages": {s: {"done": False} for s in
-                                                                        ("deploy", "identify", "finetune", "gate")},
+        state = {"round": k, **current, "status": "running", "stages": {s: {"done": False} for s in STAGES},
                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}
         state["stages"]["deploy"]["episodes"] = {}
         write_json(self.layout.state_file(k), state)
@@ -212,7 +214,9 @@ class ImprovementLoop:
             while self.o.rounds == 0 or done < self.o.rounds:
                 self._round(k)
                 k, done = k + 1, done + 1
-            self.echo(f"[improve] {done} round(s) done; {self.layout.root / 'rounds.csv'}")
+            self._final_deploy(k)
+            self.echo(f"[improve] {done} round(s) done, the policy they left deployed and measured as round {k}; "
+                      f"{self.layout.root / 'rounds.csv'}")
             return 0
         except LoopStopped as e:
             (self.echo if e.code == 0 else self.warn)(f"[improve] {e}")
@@ -222,17 +226,41 @@ class ImprovementLoop:
                       "kept; run the same command to resume")
             return 0
 
+    def _final_deploy(self, k: int) -> None:
+        """Round ``k``'s deployment alone: the outcome of the rounds run, measured on the same episodes. The round
+        stays unfinished (status ``deployed``): the next run of the loop resumes it at identify."""
+        state = self._round_state(k)
+        if state["stages"]["deploy"]["done"]:
+            return
+        self.echo(f"[improve] deploying the outcome as round {k}: {Path(state['policy']).name}")
+        self._run_stages(k, state, ("deploy",))
+        state["status"] = "deployed"
+        self._save(k, state)
+
     def _round(self, k: int) -> None:
         state = self._round_state(k)
         self.echo(f"[improve] round {k}: deploying {Path(state['policy']).name} "
                   f"({'dry run, ' if self.o.dry_run else ''}{len(self.episodes)} episodes)")
+        self._run_stages(k, state, STAGES)
+        state["status"] = "done"
+        state.pop("message", None)
+        state["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        self._save(k, state)
+        gate = state["stages"]["gate"]
+        self.echo(f"[improve] round {k} done: {self.task.metric_name} {_fmt(state['stages']['deploy'].get('metric'))}"
+                  f"; candidate {'accepted' if gate.get('accepted') else 'not accepted'}: {gate.get('reason')}")
+
+    def _run_stages(self, k: int, state: dict[str, Any], names: tuple[str, ...]) -> None:
+        """The round's ``names`` stages not done yet, in order, each saved when done (with its wall time); a stop
+        or a failure is saved in the round's state and raised as :class:`LoopStopped`."""
         stages = state["stages"]
         try:
-            for name, stage in (("deploy", self._deploy), ("identify", self._identify),
-                                ("finetune", self._finetune), ("gate", self._gate)):
+            for name in names:
                 if not stages[name]["done"]:
-                    stage(k, state)
+                    started = time.monotonic()
+                    getattr(self, f"_{name}")(k, state)
                     stages[name]["done"] = True
+                    stages[name]["seconds"] = round(time.monotonic() - started, 1)
                     self._save(k, state)
         except LoopStopped as e:
             state["status"] = "stopped" if e.code == 0 else "failed"
@@ -249,13 +277,6 @@ class ImprovementLoop:
             self._save(k, state)
             raise LoopStopped(1, f"round {k} failed: {e!r}; the round's data are kept in {self.layout.round(k)}\n"
                                  + traceback.format_exc()) from e
-        state["status"] = "done"
-        state.pop("message", None)
-        state["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-        self._save(k, state)
-        gate = stages["gate"]
-        self.echo(f"[improve] round {k} done: {self.task.metric_name} {_fmt(stages['deploy'].get('metric'))}; "
-                  f"candidate {'accepted' if gate.get('accepted') else 'not accepted'}: {gate.get('reason')}")
 
     # ------------------------------------------------------------------------------------------------- deploy
     def _play_options(self, policy: str, episode: dict[str, Any], log_dir: Path, record: bool,
@@ -342,6 +363,7 @@ class ImprovementLoop:
 
         sysid_dir = self.layout.round(k) / "sysid"
         excitation = sysid_dir / "excitation"
+        touch = self._touch(k, stage, sysid_dir)
         try:
             episodes, skipped = self._recordings()
         except RecordingError as e:
@@ -370,12 +392,68 @@ class ImprovementLoop:
                 stage["excitation"] = self._excite(excitation)
                 episodes, _ = self._recordings()
                 profile, report = self._fit(fit, episodes, k, sysid_dir)
+        if touch is not None:
+            from roarm_lab.sysid.touch import TouchFitError, fit_contact_offsets, profile_with_offsets
+
+            try:
+                offsets = fit_contact_offsets(touch["q_contacts"], profile)
+            except TouchFitError as e:
+                raise LoopStopped(1, f"round {k} identify: the touches do not give the encoder offsets: {e}; the "
+                                     f"contacts are kept in {touch['file']}") from e
+            profile = profile_with_offsets(profile, offsets, profile.name, {"touch_file": touch["file"]})
+            stage["touch"] = {"file": touch["file"], "round": touch["round"], **offsets.as_dict()}
+            self.echo(offsets.summary().replace("[sysid]", "[improve]"))
         try:
             save_profile(profile, out, force=True)
         except (RobotProfileError, OSError) as e:
             raise LoopStopped(1, f"round {k} identify: cannot write {out}: {e}") from e
         stage.update(profile=str(out), hash=profile.hash, report=report.provenance(), summary=report.summary())
         self.echo("[improve] " + report.summary().replace("\n", "\n[improve] "))
+        # the deployment's metric again, with the offsets just identified: the round-0 deployment of a policy
+        # without offsets reads its own error from the encoders, which are off by them
+        done = state["stages"]["deploy"]["episodes"]
+        remeasured = [self.task.episode_metric(episode, read_json(Path(done[str(i)]["log"]) / "summary.json") or {},
+                                               profile.encoder_offsets) for i, episode in enumerate(self.episodes)]
+        stage["deploy_metric_identified_offsets"] = self.task.round_metric(remeasured)
+
+    def _touch(self, k: int, stage: dict[str, Any], sysid_dir: Path) -> dict[str, Any] | None:
+        """The table touches of this loop (``sysid.py touch``'s probe), made once: the newest earlier round's, or
+        made now into ``round_<k>/sysid/touch.json``. None when the loop does not touch."""
+        if self.o.touch_points <= 0:
+            stage["touch"] = {"skipped": "--touch-points 0: the encoder offsets stay those of the fitted profile"}
+            return None
+        for j in range(k, -1, -1):
+            path = self.layout.round(j) / "sysid" / TOUCH_FILE
+            if (made := read_json(path)) is not None:
+                return {"file": str(path), "round": j, "q_contacts": made["q_contacts"]}
+        from roarm_lab.driver.errors import RealArmError
+        from roarm_lab.driver.session import ArmSession
+        from roarm_lab.runner.stop_request import StopRequest
+        from roarm_lab.sysid.touch import DEFAULT_POINTS, TouchRefused, probe
+
+        self.echo(f"[improve] round {k} identify: touching the table at {self.o.touch_points} points for the "
+                  "encoder offsets (once per loop)")
+        arm = ArmSession(self.o.link)
+        try:
+            arm.open()
+        except RealArmError as e:
+            raise LoopStopped(3, f"round {k} touch: cannot connect to the arm: {e}; nothing was moved") from e
+        with arm, StopRequest() as stop:
+            try:
+                result = probe(arm, DEFAULT_POINTS[:self.o.touch_points], stop=stop, echo=self.echo)
+            except TouchRefused as e:
+                raise LoopStopped(3, f"round {k} touch refused: {e}; nothing was moved") from e
+            except RealArmError as e:
+                raise LoopStopped(1, f"round {k} touch: {type(e).__name__}: {e}; nothing was moved") from e
+        if result.outcome == "stopped":
+            raise LoopStopped(0, f"round {k} touch stopped by the user; hold: {result.hold}; rerun to resume")
+        if not result.ok:
+            raise LoopStopped(1, f"round {k} touch: {result.outcome}; hold: {result.hold}; rerun to resume once "
+                                 "the table under the points is clear")
+        path = sysid_dir / TOUCH_FILE
+        write_json(path, {"q_contacts": [list(c.q_measured) for c in result.contacts],
+                          "contacts": [c.as_dict() for c in result.contacts], "clamps": result.clamps})
+        return {"file": str(path), "round": k, "q_contacts": [list(c.q_measured) for c in result.contacts]}
 
     def _recordings(self):
         from roarm_lab.sysid.data import load_dataset
@@ -466,23 +544,26 @@ class ImprovementLoop:
         stage.update(current_sim_success=current["success_rate"], candidate_sim_success=candidate["success_rate"],
                      current_sim=current, candidate_sim=candidate)
         self._save(k, state)
-        self.echo(f"[improve] round {k} gate: dry runs of the candidate on the arm")
-        clamps = 0
-        for i, episode in enumerate(self.episodes):
-            summary = self._run_episode(finetuned["policy"], episode, self.layout.gate_log(k, i), False, True,
-                                        f"round {k} gate dry run {i}")
-            clamps += sum(summary.get("clamps", {}).values())
-        deployed = state["stages"]["deploy"]["clamps"]
-        allowed = o.clamp_factor * deployed + o.clamp_allowance
-        stage.update(candidate_clamps=clamps, deployed_clamps=deployed, allowed_clamps=allowed)
+        # A dry run leaves the arm where it is, so the policy's targets run ahead of it and the safety layer clamps
+        # far more than on a moving arm: the candidate's dry-run clamps are compared with the current policy's in
+        # the same dry runs, not with the deployment's.
+        self.echo(f"[improve] round {k} gate: dry runs of the current policy and the candidate on the arm")
+        if "current_clamps" not in stage:
+            stage["current_clamps"] = self._dry_run_clamps(k, state["policy"], "current")
+            self._save(k, state)
+        clamps = self._dry_run_clamps(k, finetuned["policy"], "candidate")
+        reference = stage["current_clamps"]
+        allowed = o.clamp_factor * reference + o.clamp_allowance
+        stage.update(candidate_clamps=clamps, deployed_clamps=state["stages"]["deploy"]["clamps"],
+                     allowed_clamps=allowed)
         reasons = []
         drop = current["success_rate"] - candidate["success_rate"]
         if drop > o.max_success_drop:
             reasons.append(f"held-out success {candidate['success_rate']:.3f} is {drop * 100:.1f} points below the "
                            f"current policy's {current['success_rate']:.3f} (at most {o.max_success_drop * 100:g})")
         if clamps > allowed:
-            reasons.append(f"{clamps} safety clamps in the dry runs, over {o.clamp_factor:g} x the deployment's "
-                           f"{deployed} + {o.clamp_allowance}")
+            reasons.append(f"{clamps} safety clamps in the dry runs, over {o.clamp_factor:g} x the current policy's "
+                           f"{reference} + {o.clamp_allowance}")
         accepted = not reasons
         stage.update(accepted=accepted, reason="; ".join(reasons) if reasons else (
             f"held-out success {candidate['success_rate']:.3f} vs {current['success_rate']:.3f}, {clamps} dry-run "
@@ -490,6 +571,14 @@ class ImprovementLoop:
         if not accepted:
             self.warn(f"[improve] round {k} gate: the candidate is not deployed, the current policy stays: "
                       f"{stage['reason']}")
+
+    def _dry_run_clamps(self, k: int, policy: str, which: str) -> int:
+        clamps = 0
+        for i, episode in enumerate(self.episodes):
+            summary = self._run_episode(policy, episode, self.layout.gate_log(k, i, which), False, True,
+                                        f"round {k} gate dry run {i} of the {which} policy")
+            clamps += sum(summary.get("clamps", {}).values())
+        return clamps
 
     # ------------------------------------------------------------------------------------------------- metrics
     def _metrics(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -511,11 +600,13 @@ class ImprovementLoop:
         return {"round": state["round"], "policy": state["policy"], "dry_run": self.o.dry_run,
                 "episodes": len(s["deploy"].get("episodes", {})), "metric_name": self.task.metric_name,
                 "metric": s["deploy"].get("metric"), "real_success_rate": s["deploy"].get("success_rate"),
+                "metric_identified_offsets": s["identify"].get("deploy_metric_identified_offsets"),
                 "clamps": s["deploy"].get("clamps"), "fit_rmse_nominal_rad": rmse.get("nominal"),
                 "fit_rmse_fitted_rad": rmse.get("fitted"),
                 "current_sim_success": s["gate"].get("current_sim_success"),
                 "candidate_sim_success": s["gate"].get("candidate_sim_success"),
                 "candidate_clamps": s["gate"].get("candidate_clamps"), "accepted": s["gate"].get("accepted"),
+                **{f"{name}_s": s[name].get("seconds") for name in STAGES},
                 "reason": s["gate"].get("reason") or state.get("message")}
 
 

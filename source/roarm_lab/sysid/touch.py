@@ -162,7 +162,8 @@ class TouchFit:
     stds: dict[str, float]
     condition: float  # of the contact-height Jacobian (n x 3, m/rad)
     residuals_m: tuple[float, ...]  # lowest_z at each contact with the fitted offsets
-    touches: int
+    touches: int  # used in the fit
+    dropped: int = 0  # contacts left out as not fitting the others
 
     @property
     def rms_m(self) -> float:
@@ -171,12 +172,13 @@ class TouchFit:
     def summary(self) -> str:
         parts = [f"{j} {self.offsets[j]:+.4f} +- {self.stds[j]:.4f} rad ({self.offsets[j] / RAD_PER_STEP:+.1f} "
                  f"steps)" for j in FITTED_JOINTS]
+        left = f", {self.dropped} left out as not fitting the others" if self.dropped else ""
         return (f"[sysid] touch fit over {self.touches} contacts (condition {self.condition:.1f}, residual RMS "
-                f"{self.rms_m * 1000:.2f} mm): " + "; ".join(parts))
+                f"{self.rms_m * 1000:.2f} mm{left}): " + "; ".join(parts))
 
     def as_dict(self) -> dict[str, Any]:
         return {"offsets_rad": self.offsets, "std_rad": self.stds, "condition": self.condition,
-                "residual_rms_mm": self.rms_m * 1000, "touches": self.touches}
+                "residual_rms_mm": self.rms_m * 1000, "touches": self.touches, "dropped": self.dropped}
 
 
 def _heights(q_contacts: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -197,8 +199,18 @@ def height_jacobian(q_contacts, theta=None, eps: float = 1e-6) -> np.ndarray:
     return np.stack(cols, axis=-1)
 
 
+def _solve(q: np.ndarray) -> np.ndarray:
+    theta = np.zeros(3)
+    for _ in range(20):  # Gauss-Newton; lowest_z is smooth within one lowest corner, which rarely changes here
+        step = np.linalg.lstsq(height_jacobian(q, theta), -_heights(q, theta), rcond=None)[0]
+        theta = theta + step
+        if np.abs(step).max() < 1e-9:
+            break
+    return theta
+
+
 def fit_offsets(q_contacts, *, min_touches: int = 5, max_condition: float = 60.0,
-                height_resolution_m: float = 1.5e-4) -> TouchFit:
+                height_resolution_m: float = 1.5e-4, outlier_m: float = 5e-4) -> TouchFit:
     """Least squares for the shoulder, elbow and wrist offsets with ``lowest_z(q - offset) = 0`` at every contact.
     ``q_contacts`` (n x 6) are the measured joints less the offsets already known (base, roll, gripper).
     The std: ``s^2 (J^T J)^-1`` with ``s`` the residual std (n - 3 dof), at least ``height_resolution_m`` (a servo
@@ -213,22 +225,34 @@ def fit_offsets(q_contacts, *, min_touches: int = 5, max_condition: float = 60.0
         raise TouchFitError(f"the touches do not separate the shoulder, elbow and wrist offsets: the problem's "
                             f"condition number is {condition:.3g} (at most {max_condition:g}); touch at more "
                             "different reach radii and tool pitches")
-    theta = np.zeros(3)
-    for _ in range(20):  # Gauss-Newton; lowest_z is smooth within one lowest corner, which rarely changes here
-        r = _heights(q, theta)
-        jac = height_jacobian(q, theta)
-        step = np.linalg.lstsq(jac, -r, rcond=None)[0]
-        theta = theta + step
-        if np.abs(step).max() < 1e-9:
-            break
+    theta = _solve(q)
     r = _heights(q, theta)
+    dropped = 0
+    # a contact that does not fit the others (the tool off the table when read, a snag) is left out, one at a time,
+    # while enough remain and the problem stays well conditioned
+    while np.sqrt(np.mean(r**2)) > outlier_m and len(q) > min_touches:
+        keep = np.arange(len(q)) != int(np.argmax(np.abs(r)))
+        if not np.linalg.cond(height_jacobian(q[keep])) <= max_condition:
+            break
+        q, dropped = q[keep], dropped + 1
+        theta = _solve(q)
+        r = _heights(q, theta)
+    n = len(q)
     jac = height_jacobian(q, theta)
     dof = n - 3
     s2 = max(float(r @ r) / dof if dof > 0 else 0.0, height_resolution_m**2)
     std = np.sqrt(np.diag(s2 * np.linalg.inv(jac.T @ jac)))
     return TouchFit({j: float(t) for j, t in zip(FITTED_JOINTS, theta, strict=True)},
                     {j: float(s) for j, s in zip(FITTED_JOINTS, std, strict=True)},
-                    condition, tuple(float(x) for x in r), n)
+                    float(np.linalg.cond(jac)), tuple(float(x) for x in r), n, dropped)
+
+
+def fit_contact_offsets(q_contacts: Sequence[Sequence[float]], base: RobotProfile) -> TouchFit:
+    """:func:`fit_offsets` on measured contact joints (model rad) of an arm whose base, roll and gripper offsets
+    (not observable by touching) are ``base``'s."""
+    known = np.array(base.encoder_offsets, dtype=np.float64)
+    known[list(FITTED_INDEX)] = 0.0
+    return fit_offsets([np.subtract(q, known) for q in q_contacts])
 
 
 def profile_with_offsets(profile: RobotProfile, result: TouchFit, name: str,
@@ -269,6 +293,16 @@ class TouchConfig:
     #: ``max_load_change`` permille since the approach.
     max_gap_m: float = 0.004
     max_load_change: float = 300.0
+    #: The light touch the joints are read at: the command eased back up to the contact height less the free-air lag
+    #: of the slow descent (``min`` of measured - commanded), then ``ease_m`` higher. The servos then hold the arm
+    #: much as in free air (their backlash on the side it is on when a policy runs) and the tool barely presses:
+    #: on the nominal twin the offsets came out within 0.7 / 2.9 / 1.3 mrad (shoulder / elbow / wrist) against
+    #: 2.5 / 6.3 / 1.9 left pressing where the contact was detected; on drawn truths with backlash the elbow stays
+    #: the weakest (1-15 mrad off).
+    ease_m: float = 0.0
+    #: Eased, a tool that measures this much above where it touched has left the table: it is read pressing instead.
+    #: (0.5 mm of ``ease_m`` lifted it on a twin truth with 11 mrad of shoulder backlash.)
+    lift_tolerance_m: float = 0.0003
     settle_s: float = 0.4
     average_readings: int = 5
     move_speed_rad_s: float = 0.5  # joint moves between points
@@ -524,10 +558,17 @@ def _touch(ticks: _Ticks, point: TouchPoint, q_app: np.ndarray, config: TouchCon
             reason = "gap"
         elif np.abs(load - load0).max() > config.max_load_change:
             reason = "load"
-    # a light touch: the command stays where the contact was detected (no further down), ``min_gap_m`` beyond the
-    # free-air following: easing it further up would let the servo's sag hold the tool off the table
-    q_press = q_cmd
+    # the light touch (TouchConfig.ease_m): the command eased back up to the contact less the free-air lag
+    h_contact = h_meas
+    q_light = pose_at_height(point, h_contact - gap0 + config.ease_m, gripper, q_app)
     n_settle = max(config.average_readings, round(config.settle_s * config.rate_hz))
-    readings = [np.asarray(ticks(q_press).feedback.q_model) for _ in range(n_settle)]
-    q = np.mean(readings[-config.average_readings:], axis=0)
+    q = None
+    if q_light is not None:
+        readings = [np.asarray(ticks(q_light).feedback.q_model) for _ in range(n_settle)]
+        q = np.mean(readings[-config.average_readings:], axis=0)
+        if float(lowest_z(q)) - h_contact > config.lift_tolerance_m:  # eased off the table: read it pressing
+            q, reason = None, reason + ", lifted when eased"
+    if q is None:
+        readings = [np.asarray(ticks(q_cmd).feedback.q_model) for _ in range(n_settle)]
+        q = np.mean(readings[-config.average_readings:], axis=0)
     return Contact(point, tuple(float(x) for x in q), reason, float(lowest_z(q)))

@@ -36,8 +36,10 @@ def _episode_mean(ep_extras: list[dict], key: str) -> float | None:
     return torch.cat(values).mean().item() if values else None
 
 
-def attach_progress_bar(runner, stream: TextIO = sys.stdout, verbose: bool = False) -> None:
-    """Wrap ``runner.logger.log`` so each iteration redraws one progress line (``verbose`` keeps rsl-rl's text)."""
+def attach_progress_bar(runner, stream: TextIO | None = None, verbose: bool = False) -> None:
+    """Wrap ``runner.logger.log`` so each iteration redraws one progress line (``verbose`` keeps rsl-rl's text) on
+    ``stream`` (default: the ``sys.stdout`` of the call, not of the import)."""
+    stream = sys.stdout if stream is None else stream
     logger = runner.logger
     original = logger.log
     start = time.time()

@@ -303,7 +303,7 @@ class PhysicsTwin:
 
     def _write_log(self, setpoint: np.ndarray) -> None:
         cube = self.data.qpos[self._cube_q:self._cube_q + 7]
-        rec = {"t": round(self._sim_t, 6), "wall": round(self._clock() - self._wall0, 6),
+        rec = {"t": round(self._sim_t, 6), "wall": round(self._clock() - self._wall0, 6), "unix": round(time.time(), 4),
                "q": [round(float(x), 6) for x in self._q],
                "qd": [round(float(x), 5) for x in self._qd],
                "goal": [round(float(x), 6) for x in steps_to_model_rad(setpoint)],
