@@ -114,6 +114,9 @@ def test_a_dry_run_sends_no_motion(checkpoint, tmp_path):
         o = options(emu, tmp_path / "loop", checkpoint, dry_run=True, max_success_drop=1.0, clamp_allowance=10**6)
         assert ImprovementLoop(o).run() == 0
         assert len(t102s(emu)) == boot
+        # 8 runs (2 deployed, 2 + 2 in the gate, 2 deployed as round 1) on one open port per stage: opening a USB
+        # port may reboot the arm
+        assert emu.snapshot().wire_stats["opens"] == 4
     finally:
         emu.stop()
     lay = Layout(o.workdir)

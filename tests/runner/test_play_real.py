@@ -360,3 +360,30 @@ def test_recorded_object_task_runs_carry_the_cube_and_target(lift_package, emu, 
                                                                      "cube.yaw_cos4"]
     # the fixed cube has yaw 0: sin 0, cos 0
     assert ds[0]["observation.environment_state"].numpy() == pytest.approx([0.2, 0, 0.015, 0.2, 0, 0.115, 0, 1])
+
+
+def test_runs_on_a_callers_open_session_leave_it_open_and_start_from_a_fresh_reading(reach_package, tmp_path):
+    """improve.py runs many episodes on one open port (opening a USB port may reboot the arm): play neither opens
+    nor closes a session it is given, and its first step waits for a reading newer than the session's old ones."""
+    from roarm_lab.runner.run import ExitCode, PlayOptions, play, run_link_settings
+
+    emu = emulator(baud=0)
+    try:
+        link = ArmLinkSettings(port=emu.port, feedback="request", settle_s=0.1, boot_timeout_s=15.0)
+        arm = ArmSession(run_link_settings(link, 1.0))
+        arm.open()
+        time.sleep(1.5)  # the opening reading is now older than the watchdog's 1 s
+        for i, target in enumerate(([0.2, 0.1, 0.2], [0.25, -0.1, 0.25])):
+            result = play(PlayOptions(policy=reach_package, link=link, duration_s=1.0, target=target, plot=False,
+                                      log_dir=tmp_path / f"run_{i}", stale_periods=30, session=arm),
+                          echo=lambda _: None)
+            assert result.exit_code == ExitCode.OK, result.summary["outcome"]
+            assert arm.is_open
+        arm.close()
+        closed = play(PlayOptions(policy=reach_package, link=link, duration_s=1.0, plot=False,
+                                  log_dir=tmp_path / "closed", session=arm), echo=lambda _: None, warn=lambda _: None)
+        opens = emu.snapshot().wire_stats["opens"]
+    finally:
+        emu.stop()
+    assert closed.exit_code == ExitCode.ARM_REFUSED and "closed" in closed.summary["outcome"]
+    assert opens == 1

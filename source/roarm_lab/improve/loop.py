@@ -16,6 +16,7 @@ without deploying an episode twice. The loop sees the arm only through the port.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import sys
@@ -101,6 +102,7 @@ class ImprovementLoop:
         self.layout = Layout(options.workdir)
         self.play_fn = play_fn or (lambda opts: play(opts, echo=self._runner_echo, warn=self.warn))
         self.episodes: list[dict[str, Any]] = []
+        self._session = None  # the open session a stage's runs share
 
     def _runner_echo(self, text: str) -> None:
         self.echo("    " + text.replace("\n", "\n    "))
@@ -285,7 +287,30 @@ class ImprovementLoop:
         return PlayOptions(policy=Path(policy), link=o.link, dry_run=dry_run, duration_s=self._episode_s(),
                            target=episode.get("target"), object_pos=episode.get("object_pos"), log_dir=log_dir,
                            safety=o.safety, start_speed_rad_s=o.start_speed_rad_s, stale_periods=o.stale_periods,
-                           plot=False, record_dir=self.layout.dataset(o.dry_run) if record else None)
+                           plot=False, record_dir=self.layout.dataset(o.dry_run) if record else None,
+                           session=self._session)
+
+    @contextlib.contextmanager
+    def _one_session(self, policy: str, what: str):
+        """One session with the arm for a stage's runs, as the runner would open it for ``policy``: opening a USB
+        port may reboot the arm and make it re-home (hardware §1.2), so the episodes share it."""
+        from roarm_lab.driver.errors import RealArmError
+        from roarm_lab.driver.session import ArmSession
+        from roarm_lab.runner.run import run_link_settings
+
+        stale_limit_s = self.o.stale_periods / PolicyPackage.load(policy).control_hz
+        arm = ArmSession(run_link_settings(self.o.link, stale_limit_s))
+        try:
+            arm.open()
+        except RealArmError as e:
+            raise LoopStopped(3, f"{what}: cannot connect to the arm: {e}; nothing was moved; the recorded "
+                                 f"episodes are kept in {self.layout.root}; run the same command to resume") from e
+        with arm:
+            self._session = arm
+            try:
+                yield arm
+            finally:
+                self._session = None
 
     def _episode_s(self) -> float:
         if self.o.episode_s is not None:
@@ -324,27 +349,31 @@ class ImprovementLoop:
         stage = state["stages"]["deploy"]
         done = stage["episodes"]
         offsets = self._offsets(state["policy"])
-        for i, episode in enumerate(self.episodes):
-            if str(i) in done:
-                continue
-            log_dir = self.layout.episode_log(k, i)
-            summary = read_json(log_dir / "summary.json")
-            if not (summary and summary.get("exit_code") == 0 and not summary["outcome"].startswith(USER_STOP)):
-                self.echo(f"[improve] round {k} episode {i + 1}/{len(self.episodes)}: target {episode['target']}")
-                summary = self._run_episode(state["policy"], episode, log_dir, True, self.o.dry_run,
-                                            f"round {k} deploy episode {i}")
-            metric = self.task.episode_metric(episode, summary, offsets)
-            done[str(i)] = {"metric": metric, "success": self.task.episode_success(metric),
-                            "clamps": sum(summary.get("clamps", {}).values()),
-                            "lerobot_episode": (summary.get("lerobot_dataset") or {}).get("episode"),
-                            "outcome": summary.get("outcome"), "log": str(log_dir)}
-            self._save(k, state)
+        todo = [i for i in range(len(self.episodes)) if str(i) not in done]
+        with self._one_session(state["policy"], f"round {k} deploy") if todo else contextlib.nullcontext():
+            for i in todo:
+                self._deploy_episode(k, state, i, offsets)
         metrics = [done[str(i)]["metric"] for i in range(len(self.episodes))]
         stage["metric"] = self.task.round_metric(metrics)
         stage["success_rate"] = sum(done[str(i)]["success"] for i in range(len(self.episodes))) / len(self.episodes)
         stage["clamps"] = sum(done[str(i)]["clamps"] for i in range(len(self.episodes)))
         self.echo(f"[improve] round {k} deployed: {self.task.metric_name} {_fmt(stage['metric'])}, real success "
                   f"{stage['success_rate']:.2f}, {stage['clamps']} safety clamps")
+
+    def _deploy_episode(self, k: int, state: dict[str, Any], i: int, offsets) -> None:
+        episode, log_dir = self.episodes[i], self.layout.episode_log(k, i)
+        summary = read_json(log_dir / "summary.json")
+        if not (summary and summary.get("exit_code") == 0 and not summary["outcome"].startswith(USER_STOP)):
+            self.echo(f"[improve] round {k} episode {i + 1}/{len(self.episodes)}: target {episode['target']}")
+            summary = self._run_episode(state["policy"], episode, log_dir, True, self.o.dry_run,
+                                        f"round {k} deploy episode {i}")
+        metric = self.task.episode_metric(episode, summary, offsets)
+        state["stages"]["deploy"]["episodes"][str(i)] = {
+            "metric": metric, "success": self.task.episode_success(metric),
+            "clamps": sum(summary.get("clamps", {}).values()),
+            "lerobot_episode": (summary.get("lerobot_dataset") or {}).get("episode"),
+            "outcome": summary.get("outcome"), "log": str(log_dir)}
+        self._save(k, state)
 
     # ----------------------------------------------------------------------------------------------- identify
     def _identify(self, k: int, state: dict[str, Any]) -> None:
@@ -574,10 +603,11 @@ class ImprovementLoop:
 
     def _dry_run_clamps(self, k: int, policy: str, which: str) -> int:
         clamps = 0
-        for i, episode in enumerate(self.episodes):
-            summary = self._run_episode(policy, episode, self.layout.gate_log(k, i, which), False, True,
-                                        f"round {k} gate dry run {i} of the {which} policy")
-            clamps += sum(summary.get("clamps", {}).values())
+        with self._one_session(policy, f"round {k} gate"):
+            for i, episode in enumerate(self.episodes):
+                summary = self._run_episode(policy, episode, self.layout.gate_log(k, i, which), False, True,
+                                            f"round {k} gate dry run {i} of the {which} policy")
+                clamps += sum(summary.get("clamps", {}).values())
         return clamps
 
     # ------------------------------------------------------------------------------------------------- metrics

@@ -25,13 +25,15 @@ class FeedbackTracker:
 
     def __init__(self, arm: ArmSession, watchdog: FeedbackWatchdog, *, dry_run: bool = False,
                  frame_timeout_s: float | None = None, echo: Callable[[str], None] = print,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, after_seq: int = 0):
         self.arm, self.watchdog, self.dry_run = arm, watchdog, dry_run
         self.frame_timeout_s = frame_timeout_s  # how long a step waits for a new reading (None: the session's)
         self._echo, self._clock = echo, clock
         self.latest: Feedback | None = None  # the newest reading a step used
         self.latest_t: float | None = None  # when it arrived
-        self.feedback_seq = 0  # its number in the session, so a step can show it used a new one
+        # its number in the session, so a step can show it used a new one; readings up to ``after_seq`` (an open
+        # session's from before this run) are no step's
+        self.feedback_seq = after_seq
         self.joint_velocity = np.zeros(6)  # rad/s, difference of the last two readings used
         self.timeouts = 0  # reads that got no new reading in time
         self.frames_unused = 0  # readings no step used (the stream brings more than the loop takes)
@@ -53,7 +55,7 @@ class FeedbackTracker:
         except TransportTimeoutError:
             self.timeouts += 1
             return False
-        if self.feedback_seq:
+        if self.latest is not None:
             self.frames_unused += reading.seq - self.feedback_seq - 1
         self._take(reading)
         return True

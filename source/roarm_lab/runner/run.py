@@ -14,6 +14,7 @@ package) and ``scripts/run_lerobot_policy.py`` (a `lerobot-train` checkpoint) do
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import sys
@@ -84,6 +85,9 @@ class PlayOptions:
     plot: bool = True
     record_dir: Path | None = None  # append the run as one episode of this LeRobot v3 dataset
     record_repo_id: str = REAL_RUN_REPO_ID
+    #: An open session to run on, for a caller with several runs in a row (improve.py): play neither opens nor
+    #: closes it (opening a USB port may reboot the arm). Its reply timeouts should be :func:`run_link_settings`'.
+    session: ArmSession | None = None
 
 
 @dataclass
@@ -155,24 +159,32 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
              + (" (dry run: no motion commands)" if options.dry_run else ""))
         if isinstance(policy, OnnxPolicy):
             echo(f"[roarm-lab] policy trained for {policy.package.trained_for}")
-        if options.link.port is not None:
-            echo("[roarm-lab] opening the serial port; a USB connection may reboot the arm and make it re-home "
-                 "(hardware §1.2): keep clear")
-        arm = ArmSession(run_link_settings(options.link, stale_limit_s))
-        try:
-            arm.open()
-        except (RealArmError, KeyboardInterrupt) as e:
-            user = isinstance(e, KeyboardInterrupt)
-            code = ExitCode.OK if user else ExitCode.ARM_REFUSED
-            outcome = "interrupted while connecting" if user else f"cannot connect to the arm: {e}"
+        outcome = None
+        if options.session is not None:  # the caller's: neither opened nor closed here
+            arm, owned = options.session, contextlib.nullcontext()
+            if not arm.is_open:
+                code, outcome = ExitCode.ARM_REFUSED, f"the session with {arm.settings.where} is closed"
+        else:
+            if options.link.port is not None:
+                echo("[roarm-lab] opening the serial port; a USB connection may reboot the arm and make it re-home "
+                     "(hardware §1.2): keep clear")
+            arm = owned = ArmSession(run_link_settings(options.link, stale_limit_s))
+            try:
+                arm.open()
+            except (RealArmError, KeyboardInterrupt) as e:
+                user = isinstance(e, KeyboardInterrupt)
+                code = ExitCode.OK if user else ExitCode.ARM_REFUSED
+                outcome = "interrupted while connecting" if user else f"cannot connect to the arm: {e}"
+        if outcome is not None:
             warn(f"[roarm-lab] {outcome}; nothing was moved")
             summary = {"outcome": outcome, "exit_code": int(code), "policy": policy.source,
                        "task": policy.task, "log_dir": str(log.directory)}
             log.write_summary(summary)
             return PlayResult(code, summary, log.directory)
-        with arm, StopRequest() as stop:
+        with owned, StopRequest() as stop:
+            before = arm.newest if options.session is not None else None  # a borrowed session's old readings
             link = FeedbackTracker(arm, FeedbackWatchdog(stale_limit_s, options.stale_periods),
-                                   dry_run=options.dry_run, echo=echo)
+                                   dry_run=options.dry_run, echo=echo, after_seq=before.seq if before else 0)
             loop = ControlLoop(link, policy, command, safety,
                                LoopConfig(rate_hz=policy.control_hz, duration_s=options.duration_s),
                                log=log, stop=stop, object_pos=object_pos)
