@@ -11,9 +11,10 @@ its own process (``python -m roarm_lab.emulator --twin --truth F --truth-log L``
 the port. A second run of this script resumes the loops where they stopped.
 
 Afterwards, as a tape measure would on a real arm, this script (never the loop) takes each deployed episode's true
-final pose from the twin's ground-truth log at the time the runner finished its log, and its distance to the
-episode's target. Prints one table row per truth and round, then per truth the goal of issue 16: the last round's
-median at most half of round 0's and at most 1 cm; writes everything to ``DIR/results.json``.
+final pose from the twin's ground-truth log at the time the runner wrote the run's summary (the run over: the arm
+rests at its last goal), and its distance to the episode's target. Prints one table row per truth and round, then
+per truth the goal of issue 16: the last round's median at most half of round 0's and at most 1 cm; writes
+everything to ``DIR/results.json``.
 """
 
 from __future__ import annotations
@@ -93,20 +94,16 @@ class GroundTruth:
     def covers(self, t: float) -> bool:
         return len(self.unix) > 0 and self.unix[0] <= t <= self.unix[-1] + 1.0
 
-    def at(self, t: float, reading: np.ndarray, window_s: float = 1.5) -> tuple[np.ndarray, float]:
-        """The true joints when the encoders read ``reading`` (steps), last in the ``window_s`` before ``t``, and
-        how far (steps, the largest joint) that record's encoders are from it."""
-        lo, hi = np.searchsorted(self.unix, t - window_s), np.searchsorted(self.unix, t, side="right")
-        if hi <= lo:
-            raise SystemExit(f"the ground-truth log has no record in the {window_s} s before {t}")
-        diff = np.abs(self.encoder[lo:hi] - reading).max(axis=1)
-        i = lo + int(np.flatnonzero(diff == diff.min())[-1])
-        return self.q[i], float(diff.min())
+    def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """The true joints and the encoder steps of the last record at or before ``t``."""
+        i = max(0, int(np.searchsorted(self.unix, t, side="right")) - 1)
+        return self.q[i], self.encoder[i]
 
 
 def true_errors(loop_dir: Path, truth_log: GroundTruth) -> dict[int, dict]:
-    """Per deployed round: the episodes' true final TCP errors (m) and how well the log lined up (the largest
-    difference, in steps, between the twin's encoders then and the runner's final reading)."""
+    """Per deployed round: the episodes' true final TCP errors (m), where the arm rests when the run is over, and
+    how far it moved after the runner's final reading (the largest difference, in steps, of base to wrist between the
+    twin's encoders then and that reading)."""
     from roarm_lab.description.firmware_units import firmware_rad_to_steps, model_to_firmware_rad
 
     episodes = json.loads((loop_dir / "episodes.json").read_text())
@@ -121,15 +118,31 @@ def true_errors(loop_dir: Path, truth_log: GroundTruth) -> dict[int, dict]:
             if not (steps.is_file() and summary.is_file()):
                 break
             final = json.loads(summary.read_text()).get("final_measured_q")
-            if final is None or not truth_log.covers(steps.stat().st_mtime):
+            ended = summary.stat().st_mtime  # the run over (and its episode recorded): the arm rests at its last goal
+            if final is None or not truth_log.covers(ended):
                 break
+            q_true, encoder = truth_log.at(ended)
             reading = firmware_rad_to_steps(model_to_firmware_rad(np.array(final)))
-            q_true, diff = truth_log.at(steps.stat().st_mtime, reading)
-            mismatch = max(mismatch, diff)
+            mismatch = max(mismatch, float(np.abs(encoder - reading)[:4].max()))
             errors.append(float(np.linalg.norm(kinematics.tcp_position(q_true) - np.array(episode["target"]))))
         if len(errors) == len(episodes):
             out[k] = {"errors_m": errors, "alignment_steps": mismatch}
     return out
+
+
+def held_out(loop_dir: Path, last: int, episodes: int) -> dict:
+    """Held-out MuJoCo success (evaluation seeds, randomization on) of the start policy and of the policy deployed
+    in round ``last``, on the nominal arm and on the last identified profile's."""
+    from roarm_lab.description.robot_profile import load_profile
+    from roarm_lab.improve.simulation import sim_success
+
+    state = json.loads((loop_dir / f"round_{last}" / "state.json").read_text())
+    start = json.loads((loop_dir / "round_0" / "state.json").read_text())["policy"]
+    profiles = sorted(loop_dir.glob("round_*/profile.yaml"), key=lambda f: int(f.parent.name.split("_")[1]))
+    arms = {"nominal": None, **({"identified": load_profile(profiles[-1])} if profiles else {})}
+    return {arm: {which: sim_success(TASK, Path(policy), profile, episodes, seed=0)["success_rate"]
+                  for which, policy in (("start", start), ("outcome", state["policy"]))}
+            for arm, profile in arms.items()}
 
 
 def mm(x: float | None) -> str:
@@ -146,6 +159,7 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2, help="rounds per truth (the outcome is deployed as round R)")
     p.add_argument("--workdir", type=Path, default=Path("bench/improve"))
     p.add_argument("--measure-only", action="store_true", help="only measure loops that ran before")
+    p.add_argument("--eval-episodes", type=int, default=500, help="held-out MuJoCo episodes per policy and arm")
     a = p.parse_args(argv)
     results = {"checkpoint": str(a.checkpoint), "rounds": a.rounds, "improve_args": extra, "truths": {}}
     for seed in a.truth_seeds:
@@ -188,6 +202,8 @@ def main() -> int:
                          "touch": metrics["identify"].get("touch"),
                          "stage_s": {s: stages[s].get("seconds") for s in stages}}
         results["truths"][seed] = rounds
+        if rounds:  # the start policy and the outcome, held out in MuJoCo on the same arms
+            results.setdefault("sim_success", {})[seed] = held_out(loop_dir, max(rounds), a.eval_episodes)
     print("\n| truth | round | true median final TCP error, mm | p90, mm | within 1 cm | the loop's own metric, mm "
           "(with the offsets identified) | held-out MuJoCo success, current -> candidate | gate | round wall, s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -208,8 +224,11 @@ def main() -> int:
             print(f"truth {seed}: round {a.rounds} {mm(rn)} mm vs round 0 {mm(r0)} mm (x{rn / r0:.2f}): goal "
                   f"(<= half and <= 1 cm) {'met' if ok else 'NOT met'}", file=sys.stderr)
         worst = max((r["alignment_steps"] for r in rounds.values()), default=0.0)
-        print(f"truth {seed}: log alignment, worst encoder difference {worst:.0f} steps "
-              f"({worst * RAD_PER_STEP * 1000:.1f} mrad)", file=sys.stderr)
+        print(f"truth {seed}: after the final readings the arms moved at most {worst:.0f} steps "
+              f"({worst * RAD_PER_STEP * 1000:.1f} mrad) on base to wrist", file=sys.stderr)
+    for seed, arms in results.get("sim_success", {}).items():
+        print(f"truth {seed}: held-out MuJoCo success, start -> outcome: " + "; ".join(
+            f"{arm} arm {v['start']:.3f} -> {v['outcome']:.3f}" for arm, v in arms.items()))
     (a.workdir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"goal met on {sum(verdicts)}/{len(verdicts)} truths; {a.workdir / 'results.json'}")
     return 0

@@ -290,22 +290,27 @@ class ImprovementLoop:
                            plot=False, record_dir=self.layout.dataset(o.dry_run) if record else None,
                            session=self._session)
 
+    def _open(self, what: str, settings: ArmLinkSettings | None = None):
+        """An open session with the arm (``settings``: the loop's link); LoopStopped(3) when it cannot connect."""
+        from roarm_lab.driver.errors import RealArmError
+        from roarm_lab.driver.session import ArmSession
+
+        arm = ArmSession(settings or self.o.link)
+        try:
+            arm.open()
+        except RealArmError as e:
+            raise LoopStopped(3, f"{what}: cannot connect to the arm: {e}; nothing was moved; the recorded episodes "
+                                 f"are kept in {self.layout.root}; run the same command to resume") from e
+        return arm
+
     @contextlib.contextmanager
     def _one_session(self, policy: str, what: str):
         """One session with the arm for a stage's runs, as the runner would open it for ``policy``: opening a USB
         port may reboot the arm and make it re-home (hardware §1.2), so the episodes share it."""
-        from roarm_lab.driver.errors import RealArmError
-        from roarm_lab.driver.session import ArmSession
         from roarm_lab.runner.run import run_link_settings
 
         stale_limit_s = self.o.stale_periods / PolicyPackage.load(policy).control_hz
-        arm = ArmSession(run_link_settings(self.o.link, stale_limit_s))
-        try:
-            arm.open()
-        except RealArmError as e:
-            raise LoopStopped(3, f"{what}: cannot connect to the arm: {e}; nothing was moved; the recorded "
-                                 f"episodes are kept in {self.layout.root}; run the same command to resume") from e
-        with arm:
+        with self._open(what, run_link_settings(self.o.link, stale_limit_s)) as arm:
             self._session = arm
             try:
                 yield arm
@@ -456,18 +461,12 @@ class ImprovementLoop:
             if (made := read_json(path)) is not None:
                 return {"file": str(path), "round": j, "q_contacts": made["q_contacts"]}
         from roarm_lab.driver.errors import RealArmError
-        from roarm_lab.driver.session import ArmSession
         from roarm_lab.runner.stop_request import StopRequest
         from roarm_lab.sysid.touch import DEFAULT_POINTS, TouchRefused, probe
 
         self.echo(f"[improve] round {k} identify: touching the table at {self.o.touch_points} points for the "
                   "encoder offsets (once per loop)")
-        arm = ArmSession(self.o.link)
-        try:
-            arm.open()
-        except RealArmError as e:
-            raise LoopStopped(3, f"round {k} touch: cannot connect to the arm: {e}; nothing was moved") from e
-        with arm, StopRequest() as stop:
+        with self._open(f"round {k} touch") as arm, StopRequest() as stop:
             try:
                 result = probe(arm, DEFAULT_POINTS[:self.o.touch_points], stop=stop, echo=self.echo)
             except TouchRefused as e:
@@ -511,7 +510,6 @@ class ImprovementLoop:
     def _excite(self, out: Path) -> dict[str, Any]:
         """A short ``sysid record`` on the arm into ``out``; LoopStopped on a fault (the arm held)."""
         from roarm_lab.driver.errors import RealArmError
-        from roarm_lab.driver.session import ArmSession
         from roarm_lab.lerobot_io.episode_writer import EpisodeWriter
         from roarm_lab.runner.stop_request import StopRequest
         from roarm_lab.sysid.data import SYSID_REPO_ID, sysid_features
@@ -519,12 +517,7 @@ class ImprovementLoop:
 
         config = dataclasses.replace(DEFAULT_RECORD, duration_s=self.o.excitation_s)
         writer = EpisodeWriter(out, SYSID_REPO_ID, int(config.rate_hz), sysid_features())
-        arm = ArmSession(self.o.link)
-        try:
-            arm.open()
-        except RealArmError as e:
-            raise LoopStopped(3, f"excitation: cannot connect to the arm: {e}; nothing was moved") from e
-        with arm, StopRequest() as stop:
+        with self._open("excitation") as arm, StopRequest() as stop:
             try:
                 result = record(arm, writer, config, stop=stop, echo=self.echo)
             except RealArmError as e:
