@@ -370,10 +370,12 @@ class ReplayModel:
             fields[MASS_FIELD] = (Estimate(values[key] * base_mass.value, stds[key] * base_mass.value)
                                   if key in values else base_mass)
             joints[joint] = JointProfile(**fields)
-        payload = (Estimate(values[PAYLOAD_PARAM], stds[PAYLOAD_PARAM]) if PAYLOAD_PARAM in values
+        # the optimizer may end a rounding error below a bound of 0 (the model already clamps both there)
+        payload = (Estimate(max(values[PAYLOAD_PARAM], 0.0), stds[PAYLOAD_PARAM]) if PAYLOAD_PARAM in values
                    else self.base.payload_kg)
-        return RobotProfile(joints=joints, command_delay_s=Estimate(values[DELAY_PARAM], stds[DELAY_PARAM]),
-                            name=name, payload_kg=payload, provenance=provenance or {})
+        delay = Estimate(max(values[DELAY_PARAM], 0.0), stds[DELAY_PARAM])
+        return RobotProfile(joints=joints, command_delay_s=delay, name=name, payload_kg=payload,
+                            provenance=provenance or {})
 
 
 def _modifier(joint: str, field: str, nominal: float):
