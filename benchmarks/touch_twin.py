@@ -28,8 +28,8 @@ CUBE = (0.25, 0.2, 0.0)  # clear of the points
 def measure(truth, points: int) -> dict:
     depths: list[float] = []
     with Emulator(EmulatorConfig(twin=TwinConfig(truth=truth, cube=CUBE))) as emu:
-        def contact_depth(_text: str) -> None:  # the probe reports each contact while the tool is on the table
-            if "contact (" in _text:
+        def contact_depth(text: str) -> None:  # the probe reports each contact while the tool is on the table
+            if "contact (" in text:
                 depths.append(float(lowest_z(np.array(emu.snapshot().q_model))))
 
         with ArmSession(ArmLinkSettings(port=emu.port, settle_s=0.1, boot_timeout_s=20.0)) as arm:

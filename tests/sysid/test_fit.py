@@ -138,13 +138,13 @@ def test_setpoints_follow_the_servo_profile():
 
 def test_a_fit_ending_a_rounding_error_below_a_zero_bound_makes_a_valid_profile():
     """The optimizer may stop a hair outside a bound of 0 (payload, delay); the profile, which refuses negative
-    values, takes the bound (seen once in CI: payload -1e-12 kg)."""
-    from roarm_lab.sysid.config import PAYLOAD_PARAM
+    values, takes the bound (seen once in CI: a 2-iteration fit's payload just below 0)."""
+    from roarm_lab.sysid.config import DELAY_PARAM, PAYLOAD_PARAM
 
     model = ReplayModel()
     params = model.parameters()
     values = {name: float(params[name].value[0]) for name in params.keys()}
-    values[PAYLOAD_PARAM], values["command_delay_s"] = -1e-12, -1e-9
+    values[PAYLOAD_PARAM], values[DELAY_PARAM] = -1e-12, -1e-9
     stds = dict.fromkeys(values, 0.01)
     profile = model.to_profile(values, stds, "edge")
     assert profile.payload_kg.value == 0.0 and profile.command_delay_s.value == 0.0

@@ -102,7 +102,6 @@ class ImprovementLoop:
         self.layout = Layout(options.workdir)
         self.play_fn = play_fn or (lambda opts: play(opts, echo=self._runner_echo, warn=self.warn))
         self.episodes: list[dict[str, Any]] = []
-        self._session = None  # the open session a stage's runs share
 
     def _runner_echo(self, text: str) -> None:
         self.echo("    " + text.replace("\n", "\n    "))
@@ -282,13 +281,13 @@ class ImprovementLoop:
 
     # ------------------------------------------------------------------------------------------------- deploy
     def _play_options(self, policy: str, episode: dict[str, Any], log_dir: Path, record: bool,
-                      dry_run: bool) -> PlayOptions:
+                      dry_run: bool, session) -> PlayOptions:
         o = self.o
         return PlayOptions(policy=Path(policy), link=o.link, dry_run=dry_run, duration_s=self._episode_s(),
                            target=episode.get("target"), object_pos=episode.get("object_pos"), log_dir=log_dir,
                            safety=o.safety, start_speed_rad_s=o.start_speed_rad_s, stale_periods=o.stale_periods,
                            plot=False, record_dir=self.layout.dataset(o.dry_run) if record else None,
-                           session=self._session)
+                           session=session)
 
     def _open(self, what: str, settings: ArmLinkSettings | None = None):
         """An open session with the arm (``settings``: the loop's link); LoopStopped(3) when it cannot connect."""
@@ -311,11 +310,7 @@ class ImprovementLoop:
 
         stale_limit_s = self.o.stale_periods / PolicyPackage.load(policy).control_hz
         with self._open(what, run_link_settings(self.o.link, stale_limit_s)) as arm:
-            self._session = arm
-            try:
-                yield arm
-            finally:
-                self._session = None
+            yield arm
 
     def _episode_s(self) -> float:
         if self.o.episode_s is not None:
@@ -325,14 +320,15 @@ class ImprovementLoop:
         return get_task(self.o.task).make_cfg().episode_length_s
 
     def _run_episode(self, policy: str, episode: dict[str, Any], log_dir: Path, record: bool,
-                     dry_run: bool, what: str) -> dict[str, Any]:
-        """One run on the arm; the runner's summary, or LoopStopped for a fault or a stop (the arm held)."""
+                     dry_run: bool, what: str, session) -> dict[str, Any]:
+        """One run on the arm over the stage's open ``session``; the runner's summary, or LoopStopped for a fault
+        or a stop (the arm held)."""
         if log_dir.exists():  # an attempt that did not finish (a crash, Ctrl+C, a fault): keep it aside
             n = 1
             while log_dir.with_name(f"{log_dir.name}.attempt_{n}").exists():
                 n += 1
             log_dir.rename(log_dir.with_name(f"{log_dir.name}.attempt_{n}"))
-        result = self.play_fn(self._play_options(policy, episode, log_dir, record, dry_run))
+        result = self.play_fn(self._play_options(policy, episode, log_dir, record, dry_run, session))
         summary = result.summary or {}
         outcome = summary.get("outcome", "no summary")
         kept = f"the recorded episodes are kept in {self.layout.root}; run the same command to resume"
@@ -355,9 +351,9 @@ class ImprovementLoop:
         done = stage["episodes"]
         offsets = self._offsets(state["policy"])
         todo = [i for i in range(len(self.episodes)) if str(i) not in done]
-        with self._one_session(state["policy"], f"round {k} deploy") if todo else contextlib.nullcontext():
+        with self._one_session(state["policy"], f"round {k} deploy") if todo else contextlib.nullcontext() as arm:
             for i in todo:
-                self._deploy_episode(k, state, i, offsets)
+                self._deploy_episode(k, state, i, offsets, arm)
         metrics = [done[str(i)]["metric"] for i in range(len(self.episodes))]
         stage["metric"] = self.task.round_metric(metrics)
         stage["success_rate"] = sum(done[str(i)]["success"] for i in range(len(self.episodes))) / len(self.episodes)
@@ -365,13 +361,13 @@ class ImprovementLoop:
         self.echo(f"[improve] round {k} deployed: {self.task.metric_name} {_fmt(stage['metric'])}, real success "
                   f"{stage['success_rate']:.2f}, {stage['clamps']} safety clamps")
 
-    def _deploy_episode(self, k: int, state: dict[str, Any], i: int, offsets) -> None:
+    def _deploy_episode(self, k: int, state: dict[str, Any], i: int, offsets, session) -> None:
         episode, log_dir = self.episodes[i], self.layout.episode_log(k, i)
         summary = read_json(log_dir / "summary.json")
         if not (summary and summary.get("exit_code") == 0 and not summary["outcome"].startswith(USER_STOP)):
             self.echo(f"[improve] round {k} episode {i + 1}/{len(self.episodes)}: target {episode['target']}")
             summary = self._run_episode(state["policy"], episode, log_dir, True, self.o.dry_run,
-                                        f"round {k} deploy episode {i}")
+                                        f"round {k} deploy episode {i}", session)
         metric = self.task.episode_metric(episode, summary, offsets)
         state["stages"]["deploy"]["episodes"][str(i)] = {
             "metric": metric, "success": self.task.episode_success(metric),
@@ -479,9 +475,10 @@ class ImprovementLoop:
             raise LoopStopped(1, f"round {k} touch: {result.outcome}; hold: {result.hold}; rerun to resume once "
                                  "the table under the points is clear")
         path = sysid_dir / TOUCH_FILE
-        write_json(path, {"q_contacts": [list(c.q_measured) for c in result.contacts],
-                          "contacts": [c.as_dict() for c in result.contacts], "clamps": result.clamps})
-        return {"file": str(path), "round": k, "q_contacts": [list(c.q_measured) for c in result.contacts]}
+        q_contacts = [list(c.q_measured) for c in result.contacts]
+        write_json(path, {"q_contacts": q_contacts, "contacts": [c.as_dict() for c in result.contacts],
+                          "clamps": result.clamps})
+        return {"file": str(path), "round": k, "q_contacts": q_contacts}
 
     def _recordings(self):
         from roarm_lab.sysid.data import load_dataset
@@ -596,10 +593,10 @@ class ImprovementLoop:
 
     def _dry_run_clamps(self, k: int, policy: str, which: str) -> int:
         clamps = 0
-        with self._one_session(policy, f"round {k} gate"):
+        with self._one_session(policy, f"round {k} gate") as arm:
             for i, episode in enumerate(self.episodes):
                 summary = self._run_episode(policy, episode, self.layout.gate_log(k, i, which), False, True,
-                                            f"round {k} gate dry run {i} of the {which} policy")
+                                            f"round {k} gate dry run {i} of the {which} policy", arm)
                 clamps += sum(summary.get("clamps", {}).values())
         return clamps
 

@@ -558,17 +558,17 @@ def _touch(ticks: _Ticks, point: TouchPoint, q_app: np.ndarray, config: TouchCon
             reason = "gap"
         elif np.abs(load - load0).max() > config.max_load_change:
             reason = "load"
-    # the light touch (TouchConfig.ease_m): the command eased back up to the contact less the free-air lag
-    h_contact = h_meas
-    q_light = pose_at_height(point, h_contact - gap0 + config.ease_m, gripper, q_app)
     n_settle = max(config.average_readings, round(config.settle_s * config.rate_hz))
-    q = None
-    if q_light is not None:
-        readings = [np.asarray(ticks(q_light).feedback.q_model) for _ in range(n_settle)]
-        q = np.mean(readings[-config.average_readings:], axis=0)
-        if float(lowest_z(q)) - h_contact > config.lift_tolerance_m:  # eased off the table: read it pressing
-            q, reason = None, reason + ", lifted when eased"
-    if q is None:
-        readings = [np.asarray(ticks(q_cmd).feedback.q_model) for _ in range(n_settle)]
-        q = np.mean(readings[-config.average_readings:], axis=0)
+
+    def held_at(command: np.ndarray) -> np.ndarray:  # the mean of the last readings, the command held
+        readings = [np.asarray(ticks(command).feedback.q_model) for _ in range(n_settle)]
+        return np.mean(readings[-config.average_readings:], axis=0)
+
+    # the light touch (TouchConfig.ease_m): the command eased back up to the contact less the free-air lag
+    q_light = pose_at_height(point, h_meas - gap0 + config.ease_m, gripper, q_app)
+    q = None if q_light is None else held_at(q_light)
+    if q is not None and float(lowest_z(q)) - h_meas > config.lift_tolerance_m:  # eased off the table
+        q, reason = None, reason + ", lifted when eased"
+    if q is None:  # read it pressing, where the contact was detected
+        q = held_at(q_cmd)
     return Contact(point, tuple(float(x) for x in q), reason, float(lowest_z(q)))
