@@ -7,6 +7,9 @@ import os
 # The suite's threads, decided here once. Before torch loads OpenMP: idle OpenMP threads sleep instead of spinning,
 # which on 2 cores shared with another busy process otherwise slows torch work 10x and more.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# MuJoCo reads its OpenGL backend when first imported: headless EGL (a GPU, or Mesa's software EGL) for the camera
+# tests that render in this process (the twin's camera, rendered calibration frames).
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -27,7 +27,7 @@ from pathlib import Path
 LAYERS: dict[str, int] = {
     "description": 0, "kinematics": 0, "spatial": 0,
     "assets": 1, "tasks": 1,
-    "sim_mujoco": 2, "isaaclab": 2, "driver": 2,
+    "sim_mujoco": 2, "isaaclab": 2, "driver": 2, "perception": 2,
     "training": 3, "deploy": 3, "emulator": 3, "sim_to_sim": 3, "evaluation": 3, "lerobot_io": 3, "sysid": 3,
     "runner": 4,
     "improve": 5, "lerobot_robot_roarm_m3": 5, "lerobot_teleoperator_roarm_m3": 5,

@@ -14,8 +14,11 @@ feedback for --stale-periods control periods), repeated non-finite policy output
 exit 1. Ctrl+C and faults end with a T:102 to the last measured pose (never T:0, which drops the arm).
 
 --target is the task command (m, world frame: origin on the mounting surface under the base axis, z up); Reach
-defaults to (0.25, 0.10, 0.15). Object tasks (Lift, PickPlace) observe a cube the arm cannot measure: they run only
-with a fixed --object X Y Z, which the policy then sees never move - for trying the pipeline, not for grasping.
+defaults to (0.25, 0.10, 0.15). Object tasks (Lift, PickPlace) observe a cube the arm cannot measure: a calibrated
+camera finds it each step (--camera SRC --camera-calib FILE; SRC a device index, a video file or an MJPEG URL;
+docs/camera.md). The camera must see the cube before the port is opened (exit 2 otherwise); a cube not seen for
+--cube-max-age seconds during the run holds the arm and stops it (exit 1), so no step moves on a stale pose. A fixed
+--object X Y Z instead is seen never to move: for trying the pipeline, not for grasping.
 --dry-run does everything but the motion commands: it reads feedback and prints each T:102 it would send.
 
 --feedback stream (the default over serial) leaves the arm's InfoPrint=2 stream on and uses it as the state: a
@@ -31,7 +34,8 @@ trip), summary.json and joints.png (commanded vs measured). Over HTTP each step 
 --record DIR appends the run to a LeRobot v3 dataset as one episode (created on first use; --record-repo-id names
 it): observation.state = the measured joints each step used, action = the command after the safety layer, model
 rad under the LeRobot follower's names (base.pos ... gripper.pos), at the control rate; object tasks add
-observation.environment_state (--object and --target). The root is checked before the port is opened (exit 2).
+observation.environment_state (the cube each step used, and --target) and, with a camera, the frames it saw
+(observation.images.camera). The root is checked before the port is opened (exit 2).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from roarm_lab.driver.safety import SafetyConfig, WorkspaceBox
 from roarm_lab.driver.session import FEEDBACK_MODES, ArmLinkSettings
 from roarm_lab.driver.transports.serial_port import DEFAULT_BAUD, DEFAULT_BOOT_TIMEOUT_S
 from roarm_lab.lerobot_io.dataset_features import REAL_RUN_REPO_ID
+from roarm_lab.runner.objects import DEFAULT_MAX_AGE_S, CameraOptions
 from roarm_lab.runner.run import (
     DEFAULT_REPLY_TIMEOUT_S,
     DEFAULT_STALE_PERIODS,
@@ -60,8 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", required=True, type=Path, help="the .onnx policy package (scripts/export_onnx.py)")
     p.add_argument("--object", type=float, nargs=3, metavar=("X", "Y", "Z"),
                    help="fixed cube position for object tasks, m, world frame (orientation: yaw 0)")
+    add_cube_camera_options(p, "--camera")
     add_run_options(p)
     return p
+
+
+def add_cube_camera_options(p: argparse.ArgumentParser, flag: str) -> None:
+    """The camera that finds the cube each step (object tasks); ``flag`` names its source option."""
+    g = p.add_argument_group("cube camera (object tasks; docs/camera.md)")
+    g.add_argument(flag, dest="cube_camera", metavar="SRC",
+                   help="the camera that sees the cube: a device index, a video file or a URL (MJPEG over HTTP)")
+    g.add_argument("--camera-calib", type=Path, metavar="FILE",
+                   help="its calibration (scripts/calibrate_camera.py: intrinsics and extrinsics)")
+    g.add_argument("--cube-max-age", type=float, default=DEFAULT_MAX_AGE_S, metavar="S",
+                   help=f"hold and stop when the cube was last seen longer ago (default {DEFAULT_MAX_AGE_S})")
+    g.add_argument("--camera-fps", type=float, metavar="FPS", help="play a video file at this rate (default its own)")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -103,14 +121,25 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record-repo-id", default=REAL_RUN_REPO_ID, help="the dataset's repo id (default %(default)s)")
 
 
-def play_options(parser: argparse.ArgumentParser, args: argparse.Namespace, policy, object_pos) -> PlayOptions:
-    """:class:`PlayOptions` from :func:`add_run_options`' arguments; bad values end in ``parser.error``."""
+def play_options(parser: argparse.ArgumentParser, args: argparse.Namespace, policy, object_pos,
+                 object_yaw_rad: float = 0.0) -> PlayOptions:
+    """:class:`PlayOptions` from :func:`add_run_options`' (and :func:`add_cube_camera_options`') arguments; bad values
+    end in ``parser.error``."""
     if args.duration is not None and not args.duration > 0:
         parser.error("--duration must be > 0")
     if args.stale_periods < 1:
         parser.error("--stale-periods must be >= 1")
     if not args.start_speed > 0:
         parser.error("--start-speed must be > 0")
+    camera = None
+    if getattr(args, "cube_camera", None) is not None:
+        if args.camera_calib is None:
+            parser.error("the cube camera needs its calibration: --camera-calib FILE")
+        if not args.cube_max_age > 0:
+            parser.error("--cube-max-age must be > 0")
+        camera = CameraOptions(args.cube_camera, args.camera_calib, args.cube_max_age, args.camera_fps)
+    elif getattr(args, "camera_calib", None) is not None:
+        parser.error("--camera-calib is for the cube camera: give its source too")
 
     try:
         safety = SafetyConfig(margin_rad=args.margin, max_step_rad=args.max_step, max_lead_rad=args.max_lead,
@@ -122,7 +151,8 @@ def play_options(parser: argparse.ArgumentParser, args: argparse.Namespace, poli
         parser.error(str(e))
     return PlayOptions(
         policy=policy, link=link, dry_run=args.dry_run, duration_s=args.duration, target=args.target,
-        object_pos=object_pos, log_dir=args.log, safety=safety, start_speed_rad_s=args.start_speed,
+        object_pos=object_pos, object_yaw_rad=object_yaw_rad, camera=camera, log_dir=args.log, safety=safety,
+        start_speed_rad_s=args.start_speed,
         stale_periods=args.stale_periods, plot=not args.no_plot, record_dir=args.record,
         record_repo_id=args.record_repo_id,
     )

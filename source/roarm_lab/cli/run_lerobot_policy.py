@@ -8,7 +8,9 @@ faults, ``steps.jsonl``/``summary.json``/``joints.png`` and ``--record``.
 
 Sim-demo policies see the cube and the target (``observation.environment_state``); on the arm they are given
 once with ``--object``/``--target`` (world frame, m: origin under the base axis on the table, z up) and
-``--cube-yaw`` (deg), as where the cube was put. Policies trained with cameras get LeRobot OpenCV cameras
+``--cube-yaw`` (deg), as where the cube was put, or seen each step by a calibrated camera (``--cube-camera SRC
+--camera-calib FILE``, as ``play_real.py --camera``; docs/camera.md). Policies trained with cameras get LeRobot
+OpenCV cameras
 (``--camera name=index_or_path``). An input the run cannot give is refused before the port is opened (exit 2).
 Exit codes as play_real.py: 0 done or stopped by the user, 1 a fault (the arm holds), 2 bad input, 3 the arm
 refused.
@@ -22,7 +24,7 @@ import math
 import sys
 from pathlib import Path
 
-from roarm_lab.cli.play_real import add_run_options, play_options, run
+from roarm_lab.cli.play_real import add_cube_camera_options, add_run_options, play_options, run
 from roarm_lab.runner.run import ExitCode
 from roarm_lab.tasks.registry import TASKS
 from roarm_lab.tasks.timing import CONTROL_HZ
@@ -38,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the cube's position, m, world frame")
     p.add_argument("--cube-yaw", type=float, default=0.0, metavar="DEG", help="the cube's yaw (default 0)")
     p.add_argument("--camera", action="append", default=[], metavar="NAME=INDEX_OR_PATH",
-                   help="an OpenCV camera for the policy (repeatable); 640x480 at 30 fps")
+                   help="an OpenCV camera for the policy's images (repeatable); 640x480 at 30 fps")
+    add_cube_camera_options(p, "--cube-camera")
     p.add_argument("--fps", type=float, default=CONTROL_HZ, help="control rate (default %(default)s)")
     p.add_argument("--device", default="cpu", help="torch device for the policy")
     add_run_options(p)
@@ -67,19 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     from roarm_lab.runner.lerobot_checkpoint import LeRobotCheckpointPolicy
 
     try:
-        policy = LeRobotCheckpointPolicy(args.policy, task=args.task, cube_yaw_rad=math.radians(args.cube_yaw),
-                                         cameras=camera_configs(args.camera), prompt=args.prompt,
+        policy = LeRobotCheckpointPolicy(args.policy, task=args.task, cameras=camera_configs(args.camera),
+                                         prompt=args.prompt,
                                          control_hz=args.fps, device=args.device)
     except (FileNotFoundError, KeyError, ValueError, ConnectionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
-    if policy.observes_object and (args.object is None or args.target is None):
+    if policy.observes_object and ((args.object is None and args.cube_camera is None) or args.target is None):
         policy.close()
-        print("error: the policy's observation.environment_state holds the cube and the target: give --object X Y "
-              "Z and --target X Y Z (m, world frame)", file=sys.stderr)
+        print("error: the policy's observation.environment_state holds the cube and the target: give the cube "
+              "(--cube-camera SRC --camera-calib FILE, or --object X Y Z) and --target X Y Z (m, world frame)",
+              file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     try:
-        return run(play_options(parser, args, policy, args.object))
+        return run(play_options(parser, args, policy, args.object, math.radians(args.cube_yaw)))
     finally:
         policy.close()
 

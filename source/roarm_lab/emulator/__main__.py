@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -20,7 +21,7 @@ from roarm_lab.emulator.config import DEFAULT_BAUD, ArmVariation, EmulatorConfig
 from roarm_lab.emulator.emulated_arm import Emulator
 from roarm_lab.emulator.http_server import EmulatorHttpServer
 
-TWIN_ONLY = ("truth", "truth_seed", "cube", "truth_log", "write_truth")
+TWIN_ONLY = ("truth", "truth_seed", "cube", "truth_log", "write_truth", "camera_port", "camera_seed", "write_camera")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--truth-log", metavar="FILE", help="write the ground truth (joints, goals, cube) as JSON lines")
     t.add_argument("--write-truth", metavar="FILE", help="also write the truth in use to FILE (for benchmarks)")
     t.add_argument("--physics-hz", type=float, default=1000.0, help="physics and servo-loop rate (default 1000)")
+    c = p.add_argument_group("twin camera")
+    c.add_argument("--camera-port", type=int, metavar="PORT",
+                   help="a camera beside the table, served as MJPEG at http://HOST:PORT/stream.mjpg (0: any port); "
+                        "its pose and lens are hidden truth. Needs MUJOCO_GL=egl (set here when unset)")
+    c.add_argument("--camera-seed", type=int, metavar="N", help="place the camera differently per N (default: the "
+                   "nominal placement, docs/camera.md)")
+    c.add_argument("--camera-fps", type=float, default=15.0, help="frames per second drawn (default 15)")
+    c.add_argument("--charuco", action="store_true",
+                   help="hold a ChArUco board up in front of the camera, a new pose every second (intrinsics)")
+    c.add_argument("--table-board", action="store_true", help="the table board lies at its spot (extrinsics)")
+    c.add_argument("--write-camera", metavar="FILE", help="write the camera's truth (pose, matrix) as JSON")
     f = p.add_argument_group("faults")
     f.add_argument("--torn", type=float, default=0.0, metavar="P", help="probability a printed line is torn")
     f.add_argument("--drop", type=float, default=0.0, metavar="P", help="probability a printed line is lost")
@@ -89,9 +101,20 @@ def twin_from_args(a: argparse.Namespace):
         truth = nominal_truth()
     if a.write_truth:
         save_truth(truth, a.write_truth)
+    camera = None
+    if a.camera_port is not None:
+        from roarm_lab.emulator.twin.camera import CameraTruth, draw_camera
+
+        camera = CameraTruth(fps=a.camera_fps) if a.camera_seed is None else draw_camera(a.camera_seed,
+                                                                                          fps=a.camera_fps)
+        if a.write_camera:
+            Path(a.write_camera).write_text(json.dumps(camera.to_dict(), indent=2) + "\n")
+    elif a.charuco or a.table_board or a.camera_seed is not None or a.write_camera:
+        raise EmulatorError("--camera-seed, --charuco, --table-board and --write-camera need --camera-port")
     return TwinConfig(truth=truth, cube=None if a.cube is None else tuple(a.cube),
                       seed=a.seed if a.truth_seed is None else a.truth_seed, physics_hz=a.physics_hz,
-                      truth_log=None if a.truth_log is None else Path(a.truth_log))
+                      truth_log=None if a.truth_log is None else Path(a.truth_log), camera=camera,
+                      charuco=a.charuco, table_board=a.table_board)
 
 
 def config_from_args(a: argparse.Namespace) -> EmulatorConfig:
@@ -110,10 +133,17 @@ def config_from_args(a: argparse.Namespace) -> EmulatorConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.camera_port is not None:
+        os.environ.setdefault("MUJOCO_GL", "egl")  # read when MuJoCo is first imported: before the twin is built
     try:
         emulator = Emulator(config_from_args(args), pty=not args.no_pty, tcp_port=args.tcp, tcp_host=args.host)
         emulator.start()
         http = EmulatorHttpServer(emulator, args.host, args.http).start() if args.http is not None else None
+        camera = None
+        if getattr(emulator.core.plant, "frames", None) is not None:
+            from roarm_lab.emulator.twin.mjpeg import MjpegServer
+
+            camera = MjpegServer(emulator.core.plant.frames, args.host, args.camera_port).start()
     except RealArmError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -123,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serial (tcp): {emulator.url}", flush=True)
     if http is not None:
         print(f"http: {http.address}", flush=True)
+    if camera is not None:
+        print(f"camera: {camera.url}", flush=True)
     twin = args.twin
     if twin:
         print(f"twin: truth {emulator.core.plant.truth.name}, cube at {emulator.core.plant.cube_start}", flush=True)
@@ -136,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if http is not None:
             http.stop()
+        if camera is not None:
+            camera.stop()
         emulator.stop()
         if twin:  # the real-time factor the physics achieved (benchmarks read this line)
             print(f"twin stats: {json.dumps(emulator.core.plant.stats())}", flush=True)

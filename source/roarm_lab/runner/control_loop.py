@@ -27,14 +27,13 @@ from roarm_lab.driver.protocol.commands import MoveJoints
 from roarm_lab.driver.safety import SafetyLayer
 from roarm_lab.runner.errors import PolicyOutputError
 from roarm_lab.runner.feedback_tracker import FeedbackTracker
+from roarm_lab.runner.objects import CubeLostError, FixedObject, ObjectPose
 from roarm_lab.runner.policy import ArmObservation, Policy
 from roarm_lab.runner.run_log import RunLog, StepRecord
 from roarm_lab.runner.scheduler import RateScheduler
 from roarm_lab.runner.stop_request import StopRequest
 from roarm_lab.tasks.timing import CONTROL_HZ
 
-#: Orientation given with a fixed --object position: identity (w, x, y, z), i.e. yaw 0.
-FIXED_OBJECT_QUAT = (1.0, 0.0, 0.0, 0.0)
 #: Float rounding of tick times: --duration 2 at 30 Hz is 60 steps, not 61.
 _CLOCK_SLACK_S = 1e-3
 
@@ -73,11 +72,12 @@ class ControlLoop:
 
     def __init__(self, link: FeedbackTracker, policy: Policy, command: Sequence[float], safety: SafetyLayer,
                  config: LoopConfig = LoopConfig(), *, log: RunLog | None = None, stop: StopRequest | None = None,
-                 object_pos: Sequence[float] | None = None, clock: Callable[[], float] = time.monotonic):
+                 objects=None, clock: Callable[[], float] = time.monotonic):
+        """``objects``: where the cube is for object tasks (:mod:`.objects`; a sequence is a fixed position)."""
         self.link, self.policy, self.safety, self.config = link, policy, safety, config
         self.command = np.asarray(command, dtype=np.float64)
         self.log, self.stop = log, stop or StopRequest()
-        self._object_pos = None if object_pos is None else np.asarray(object_pos, dtype=np.float64)
+        self.objects = FixedObject(objects) if objects is not None and not hasattr(objects, "pose") else objects
         self._clock = clock
         self._nonfinite_streak = 0
         self.stats = LoopStats()
@@ -111,13 +111,24 @@ class ControlLoop:
         q = np.asarray(link.latest.q_model)
         vel = link.joint_velocity.copy()
         age_ms = (self._clock() - link.latest_t) * 1000
-        step = self.policy.step(ArmObservation(q, vel, self.command, self._object_pos,
-                                               None if self._object_pos is None else np.asarray(FIXED_OBJECT_QUAT)))
+        obj: ObjectPose | None = None
+        if self.objects is not None:
+            try:
+                obj = self.objects.pose(self._clock())
+            except CubeLostError:  # nothing computed or sent on a stale pose: the run holds and stops
+                self._record(StepRecord(k, t, "cube_lost", age_ms, q.tolist(), feedback_seq=link.feedback_seq))
+                raise
+        step = self.policy.step(ArmObservation(q, vel, self.command, None if obj is None else obj.position,
+                                               None if obj is None else obj.quat_wxyz))
         proposed = np.asarray(step.targets, dtype=np.float64)
         safe = self.safety.apply(proposed, q)
         record = StepRecord(k, t, "dry_run" if link.dry_run else "commanded", age_ms, q.tolist(), vel.tolist(),
                             step.observation, step.action, proposed.tolist(), list(safe.target), list(safe.clamps),
                             feedback_seq=link.feedback_seq)
+        if obj is not None:
+            record.object = [*obj.position.tolist(), obj.yaw]
+            record.object_age_ms = obj.age_s * 1000
+            record.camera_frame = obj.frame_seq
         self._nonfinite_streak = self._nonfinite_streak + 1 if safe.is_hold else 0
         if self._nonfinite_streak >= self.config.max_nonfinite_steps:
             record.status, record.command = "policy_failed", None

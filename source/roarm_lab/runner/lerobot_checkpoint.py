@@ -7,6 +7,7 @@ the cube's yaw, as sim demos record them), ``observation.images.<name>`` from Le
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +24,7 @@ class LeRobotCheckpointPolicy:
     (its start pose, whether it sees the cube, its prompt unless ``prompt`` is given). ``cameras``: name -> LeRobot
     camera config. ValueError/FileNotFoundError when the policy needs an input this run cannot give."""
 
-    def __init__(self, path: str | Path, *, task: str, cube_yaw_rad: float = 0.0, cameras: Mapping | None = None,
+    def __init__(self, path: str | Path, *, task: str, cameras: Mapping | None = None,
                  prompt: str | None = None, control_hz: float = CONTROL_HZ, device: str = "cpu"):
         from roarm_lab.lerobot_io.dataset_features import ENVIRONMENT_STATE, ENVIRONMENT_STATE_NAMES, TASK_PROMPTS
         from roarm_lab.lerobot_io.lerobot_policy import LeRobotPolicy
@@ -32,7 +33,6 @@ class LeRobotCheckpointPolicy:
         self.source, self.task, self.control_hz = str(path), task, control_hz
         self.prompt = TASK_PROMPTS[task] if prompt is None else prompt
         self.start_pose = np.asarray(DEFAULT_POSE, dtype=np.float64)  # as every sim episode's action offset
-        self.cube_yaw_rad = cube_yaw_rad
         self.policy = LeRobotPolicy(path, device=device)
         self.observes_object = ENVIRONMENT_STATE in self.policy.input_names
         camera_configs = dict(cameras or {})
@@ -58,7 +58,9 @@ class LeRobotCheckpointPolicy:
             frame[name] = cam.read_latest()
         env = None
         if self.observes_object:
-            env = environment_state_values(observation.object_pos, observation.command, self.cube_yaw_rad).tolist()
+            w, x, y, z = observation.object_quat  # the cube's yaw (a fixed --object's --cube-yaw, or the camera's)
+            yaw = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+            env = environment_state_values(observation.object_pos, observation.command, yaw).tolist()
         targets = self.policy.act(frame, env, self.prompt)
         return PolicyStep(np.asarray(targets, dtype=np.float64), None, list(map(float, targets)))
 

@@ -32,10 +32,12 @@ from roarm_lab.driver.errors import RealArmError
 from roarm_lab.driver.safety import SafetyConfig, SafetyLayer, WorkspaceBox
 from roarm_lab.driver.session import STREAM, ArmLinkSettings, ArmSession
 from roarm_lab.lerobot_io.dataset_features import REAL_RUN_REPO_ID
+from roarm_lab.perception.errors import PerceptionError
 from roarm_lab.runner.control_loop import ControlLoop, LoopConfig, LoopStats
 from roarm_lab.runner.errors import StopRequested, UnsafeStartError
 from roarm_lab.runner.feedback_tracker import FeedbackTracker
 from roarm_lab.runner.gc_freeze import frozen_heap
+from roarm_lab.runner.objects import CameraObject, CameraOptions, CubeLostError, FixedObject
 from roarm_lab.runner.policy import OnnxPolicy, Policy
 from roarm_lab.runner.run_log import PLOT_FILE, RunLog, default_log_dir, read_steps
 from roarm_lab.runner.start_pose import check_arm_state, move_to_start
@@ -52,6 +54,10 @@ DEFAULT_STALE_PERIODS = 5
 #: bytes out, ~230 back, hardware §1.1); one retry, so a read gives up after 80 ms, inside the watchdog's limit. In
 #: stream mode a step waits as long (two timeouts) for a new frame; frames come every ~20 ms.
 DEFAULT_REPLY_TIMEOUT_S = 0.04
+#: The default workspace floor for object tasks (m, TCP height): the trained policies aim the TCP a few mm below the
+#: table top when they close on a cube (the table stops the hand; the servo presses at most its torque limit).
+OBJECT_TASK_FLOOR_M = -0.01
+CAMERA_DIR = "camera"  # the run's camera frames (<seq>.jpg), kept when recording
 
 
 class ExitCode(enum.IntEnum):
@@ -78,6 +84,8 @@ class PlayOptions:
     duration_s: float | None = None  # None: until Ctrl+C
     target: Sequence[float] | None = None  # the task command, m, world
     object_pos: Sequence[float] | None = None  # a fixed object position for object tasks, m, world
+    object_yaw_rad: float = 0.0  # ... and its yaw
+    camera: CameraOptions | None = None  # ... or a calibrated camera that finds the cube (object tasks)
     log_dir: Path | None = None
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     start_speed_rad_s: float = DEFAULT_START_SPEED_RAD_S
@@ -98,17 +106,20 @@ class PlayResult:
 
 
 def task_inputs(policy: Policy, target: Sequence[float] | None, object_pos: Sequence[float] | None,
-                workspace: WorkspaceBox) -> tuple[np.ndarray, np.ndarray | None]:
+                workspace: WorkspaceBox, camera: CameraOptions | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The command and the fixed object position for the package's task; ValueError saying what is missing."""
     if policy.observes_object:
-        if object_pos is None:
-            raise ValueError(f"{policy.task} observes a cube the arm cannot measure: give a fixed position with "
-                             "--object X Y Z (m, world). The policy then sees a cube that never moves, which is for "
-                             "trying the pipeline, not for grasping")
+        if object_pos is not None and camera is not None:
+            raise ValueError("give the cube either by --camera or by --object, not both")
+        if object_pos is None and camera is None:
+            raise ValueError(f"{policy.task} observes a cube the arm cannot measure: see it with a calibrated camera "
+                             "(--camera SRC --camera-calib FILE, docs/camera.md), or give a fixed position with "
+                             "--object X Y Z (m, world), which the policy then sees never move: for trying the "
+                             "pipeline, not for grasping")
         if target is None:
             raise ValueError(f"{policy.task} needs its command: --target X Y Z (m, world)")
-    elif object_pos is not None:
-        raise ValueError(f"{policy.task} has no object: drop --object")
+    elif object_pos is not None or camera is not None:
+        raise ValueError(f"{policy.task} has no object: drop --object and --camera")
     command = np.asarray(DEFAULT_REACH_TARGET if target is None else target, dtype=np.float64)
     if command.shape != (3,) or not np.all(np.isfinite(command)):
         raise ValueError(f"--target needs 3 finite numbers, got {target}")
@@ -131,7 +142,8 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
     try:
         policy = options.policy if not isinstance(options.policy, str | Path) else OnnxPolicy(
             PolicyPackage.load(options.policy))
-        command, object_pos = task_inputs(policy, options.target, options.object_pos, options.safety.workspace)
+        command, object_pos = task_inputs(policy, options.target, options.object_pos, options.safety.workspace,
+                                          options.camera)
     except PolicyPackageError as e:
         warn(f"error: refusing the policy package: {e}")
         return PlayResult(ExitCode.BAD_INPUT)
@@ -139,18 +151,47 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
         warn(f"error: {e}")
         return PlayResult(ExitCode.BAD_INPUT)
     try:
-        recorder = _recorder(options, policy, object_pos)
+        recorder = _recorder(options, policy, policy.observes_object)
     except (ImportError, ValueError) as e:  # checked before the port is opened: a bad root loses no run
         warn(f"error: cannot record to {options.record_dir}: {e}")
         return PlayResult(ExitCode.BAD_INPUT)
-
-    safety = SafetyLayer(options.safety)
-    stale_limit_s = options.stale_periods / policy.control_hz
     try:
         log = RunLog(options.log_dir or default_log_dir())
     except OSError as e:
         warn(f"error: cannot create the log directory: {e}")
         return PlayResult(ExitCode.BAD_INPUT)
+    objects = FixedObject(object_pos, options.object_yaw_rad) if object_pos is not None else None
+    if options.camera is not None:  # opened, checked and seeing the cube before the port is opened
+        try:
+            objects = CameraObject(options.camera, log.directory / CAMERA_DIR if recorder is not None else None)
+        except (PerceptionError, ValueError) as e:
+            warn(f"error: camera: {e}")
+            log.close()
+            return PlayResult(ExitCode.BAD_INPUT)
+        try:
+            first = objects.wait_for_cube()
+        except CubeLostError as e:
+            objects.close()
+            log.close()
+            warn(f"error: {e}")
+            return PlayResult(ExitCode.BAD_INPUT)
+        echo(f"[roarm-lab] camera {options.camera.source}: cube at {np.round(first.position, 3).tolist()} m, yaw "
+             f"{np.degrees(first.yaw):.1f} deg")
+    try:
+        return _play(options, policy, command, objects, recorder, log, echo, warn)
+    finally:
+        if objects is not None:
+            objects.close()
+
+
+def _play(options: PlayOptions, policy: Policy, command: np.ndarray, objects, recorder, log: RunLog,
+          echo: Callable[[str], None], warn: Callable[[str], None]) -> PlayResult:
+    if policy.observes_object and options.safety.workspace == WorkspaceBox():
+        # grasping needs the jaws round a cube on the table: the default box's floor (3 cm, for Reach) moves down
+        floor = WorkspaceBox((*WorkspaceBox().lower[:2], OBJECT_TASK_FLOOR_M), WorkspaceBox().upper)
+        options = dataclasses.replace(options, safety=dataclasses.replace(options.safety, workspace=floor))
+    safety = SafetyLayer(options.safety)
+    stale_limit_s = options.stale_periods / policy.control_hz
     with log:
         where = options.link.where
         echo(f"[roarm-lab] {policy.task} policy {policy.source} at {policy.control_hz:g} Hz, command "
@@ -187,7 +228,7 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
                                    dry_run=options.dry_run, echo=echo, after_seq=before.seq if before else 0)
             loop = ControlLoop(link, policy, command, safety,
                                LoopConfig(rate_hz=policy.control_hz, duration_s=options.duration_s),
-                               log=log, stop=stop, object_pos=object_pos)
+                               log=log, stop=stop, objects=objects)
             code, outcome, hold_needed = _run(link, loop, policy, safety, options, stop, echo)
             since_feedback_ms = None if link.latest_t is None else (time.monotonic() - link.latest_t) * 1000
             hold = link.hold(safety) if hold_needed else "not needed"
@@ -195,8 +236,10 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
                 warn(f"[roarm-lab] {outcome}")
             summary = _summary(outcome, code, policy, command, options, safety, link, loop.stats, hold,
                                since_feedback_ms, log)
+            if objects is not None:
+                summary["cube"] = objects.stats()
             if recorder is not None:
-                summary["lerobot_dataset"] = _record(recorder, log, policy, command, object_pos, warn)
+                summary["lerobot_dataset"] = _record(recorder, log, policy, command, warn)
             log.write_summary(summary)
             if options.plot and loop.stats.steps:
                 _plot(loop.stats, log, policy, warn)
@@ -204,23 +247,32 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
     return PlayResult(code, summary, log.directory)
 
 
-def _recorder(options: PlayOptions, policy: Policy, object_pos: np.ndarray | None):
+def _recorder(options: PlayOptions, policy: Policy, has_object: bool):
     """The LeRobot episode writer for ``--record`` (None without it)."""
     if options.record_dir is None:
         return None
     from roarm_lab.lerobot_io.real_runs import run_writer  # imports LeRobot: only when recording
 
-    return run_writer(options.record_dir, policy.control_hz, object_pos is not None, options.record_repo_id)
+    camera = None
+    if options.camera is not None:
+        from roarm_lab.perception.calibration import CameraCalibration
+
+        try:
+            intrinsics = CameraCalibration.load(options.camera.calibration).intrinsics
+        except PerceptionError as e:
+            raise ValueError(str(e)) from None
+        camera = (intrinsics.height, intrinsics.width)
+    return run_writer(options.record_dir, policy.control_hz, has_object, options.record_repo_id, camera=camera)
 
 
-def _record(recorder, log: RunLog, policy: Policy, command: np.ndarray, object_pos: np.ndarray | None,
+def _record(recorder, log: RunLog, policy: Policy, command: np.ndarray,
             warn: Callable[[str], None]) -> dict[str, Any]:
     """Append the run to the dataset; a failure is reported, the run's log keeps every step either way."""
     from roarm_lab.lerobot_io.real_runs import record_run
 
     where = {"root": str(recorder.root), "repo_id": recorder.repo_id}
     try:
-        episode = record_run(recorder, read_steps(log.directory), policy.task, command, object_pos)
+        episode = record_run(recorder, read_steps(log.directory), policy.task, command, log.directory / CAMERA_DIR)
     except Exception as e:  # the arm is already holding; the episode stays in steps.jsonl
         warn(f"warning: could not write the LeRobot episode: {e!r}")
         return {**where, "episode": None, "error": repr(e)}

@@ -24,7 +24,8 @@ class StepRecord:
 
     ``status``: ``commanded`` (a T:102 went out), ``dry_run`` (computed, printed, not sent), ``no_feedback``
     (no new reading came in time: the previous reply timed out and this step's read did too, or no new stream frame
-    arrived; nothing computed or sent), ``link_failed`` (the link broke while reading, or while sending: then the
+    arrived; nothing computed or sent), ``cube_lost`` (the camera's cube estimate was too old: nothing computed or
+    sent, the run holds and stops), ``link_failed`` (the link broke while reading, or while sending: then the
     command may or may not have reached the arm) or ``policy_failed`` (one non-finite target too many: nothing
     sent, the run stops).
     """
@@ -43,6 +44,9 @@ class StepRecord:
     clamps: list[str] = field(default_factory=list)  # the safety rules that changed it (kind or kind:joint)
     round_trip_ms: float | None = None  # T:102 + T:105 written -> T:1051 read (request mode)
     feedback_seq: int | None = None  # number of the reading used: request = reply count, stream = frame number
+    object: list[float] | None = None  # the cube the observation used: x, y, z (m, world), yaw (rad)
+    object_age_ms: float | None = None  # age of the camera frame it came from (0 for a fixed --object)
+    camera_frame: int | None = None  # the newest camera frame at the step (camera/<n>.jpg when recording)
 
 
 def _clean(value: Any) -> Any:

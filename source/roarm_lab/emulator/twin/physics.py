@@ -41,6 +41,8 @@ from roarm_lab.description.servo_motion import (
 from roarm_lab.emulator.config import EmulatorConfig
 from roarm_lab.emulator.errors import EmulatorError
 from roarm_lab.emulator.plant import SERVOS, steps_to_model_rad
+from roarm_lab.emulator.twin.camera import CameraTruth, TwinCamera, add_camera_scene
+from roarm_lab.emulator.twin.mjpeg import FrameBoard
 from roarm_lab.emulator.twin.settings import TwinConfig
 from roarm_lab.emulator.twin.truth import TwinTruth
 from roarm_lab.sim_mujoco.scene import OBJECT_BODY, build_scene_spec
@@ -66,10 +68,14 @@ def random_cube(seed: int) -> tuple[float, float, float]:
     return r * math.cos(a), r * math.sin(a), rng.uniform(-math.pi / 4, math.pi / 4)
 
 
-def build_twin_model(truth: TwinTruth, physics_hz: float) -> mujoco.MjModel:
+def build_twin_model(truth: TwinTruth, physics_hz: float, camera: CameraTruth | None = None,
+                     charuco: bool = False, table_board: bool = False) -> mujoco.MjModel:
     """The task scene with the cube, the truth's drive and mass values, a payload at the TCP, and torque motors in
-    place of the position actuators (the servo loop runs in :class:`PhysicsTwin`)."""
+    place of the position actuators (the servo loop runs in :class:`PhysicsTwin`). With ``camera``: the markers,
+    boards and the camera of :mod:`.camera` (massless, touching nothing: the physics is the same)."""
     spec = build_scene_spec(with_object=True)
+    if camera is not None:
+        add_camera_scene(spec, camera, OBJECT_BODY, charuco, table_board, link=TCP_PARENT)
     spec.option.timestep = 1.0 / physics_hz
     for i, name in enumerate(JOINT_NAMES):
         j = spec.joint(name)
@@ -101,7 +107,7 @@ class PhysicsTwin:
         benchmarks), and commands are due ``command_delay_s`` after the physics time they were written at."""
         self.config, self.twin, self.truth = config, twin, twin.truth
         self._clock = clock
-        self.model = build_twin_model(self.truth, twin.physics_hz)
+        self.model = build_twin_model(self.truth, twin.physics_hz, twin.camera, twin.charuco, twin.table_board)
         self.data = mujoco.MjData(self.model)
         self._qadr = np.array([self.model.joint(n).qposadr[0] for n in JOINT_NAMES])
         self._dadr = np.array([self.model.joint(n).dofadr[0] for n in JOINT_NAMES])
@@ -150,6 +156,18 @@ class PhysicsTwin:
         self._thread = threading.Thread(target=self._run, name="roarm-twin-physics", daemon=True)
         if realtime:
             self._thread.start()
+        #: the camera's newest JPEG (serve it with :class:`~.mjpeg.MjpegServer`); None without a camera
+        self.frames: FrameBoard | None = None
+        self.camera: TwinCamera | None = None
+        if twin.camera is not None:
+            self.frames = FrameBoard()
+            self.camera = TwinCamera(self.model, twin.camera, self.snapshot_qpos, self.frames.publish,
+                                     charuco=twin.charuco, seed=twin.seed)
+            try:
+                self.camera.start()
+            except BaseException:
+                self.close()
+                raise
 
     # ------------------------------------------------------------------ the ServoPlant interface (firmware side)
 
@@ -211,6 +229,11 @@ class PhysicsTwin:
             q = self.data.qpos[self._cube_q:self._cube_q + 7].copy()
         return q[:3], q[3:]
 
+    def snapshot_qpos(self) -> np.ndarray:
+        """The whole scene's joint positions now (what the camera draws)."""
+        with self._lock:
+            return self.data.qpos.copy()
+
     def stats(self) -> dict[str, float]:
         """Simulated vs wall time since start: ``rtf`` < 1 when the physics could not keep up."""
         with self._lock:
@@ -228,6 +251,9 @@ class PhysicsTwin:
                 self._step_once()
 
     def close(self) -> None:
+        if getattr(self, "camera", None) is not None:
+            self.camera.stop()
+            self.frames.close()
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
