@@ -32,11 +32,12 @@ from roarm_lab.tasks.scene import CUBE_REST_Z
 
 #: a fit whose corners miss by more than this (px, RMS) is not the cube (a marker misread, a partial occlusion)
 MAX_REPROJECTION_PX = 2.5
-#: A cube whose free fit lies within these of resting upright on the table is refitted resting there (x, y, yaw
-#: only): the distance along the view, the free fit's weakest direction, is then fixed by the table.
-REST_HEIGHT_TOLERANCE_M = 0.02
-REST_TILT_TOLERANCE_DEG = 20.0
-RESTING_RMS_SLACK_PX = 0.5  # the resting fit is kept unless it reprojects this much worse than the free one
+#: Every detection is also fitted as a cube resting upright on the table (x, y, yaw only): the table then fixes the
+#: distance along the view, a single view's weakest direction. The resting fit is taken when it reprojects within
+#: RESTING_RMS_PX, or no more than RESTING_RMS_SLACK_PX worse than the free fit: a cube in the air does not fit it.
+RESTING_RMS_PX = 1.0
+BELOW_TABLE_M = 0.01  # a fit that puts the cube's centre this far below its rest height is not believed
+RESTING_RMS_SLACK_PX = 0.5
 
 
 def folded_yaw(rotation: np.ndarray) -> float:
@@ -96,51 +97,69 @@ class CubeDetector:
         if rms > MAX_REPROJECTION_PX:
             return None
         pose = self.world_from_camera @ camera_from_cube
-        if self.resting_prior and _near_rest(pose):
-            rested = _fit_resting(pose, obj, img, self.calibration.intrinsics, self.world_from_camera)
-            if rested is not None and rested[1] <= rms + RESTING_RMS_SLACK_PX:
+        limit = max(RESTING_RMS_PX, rms + RESTING_RMS_SLACK_PX)
+        if pose[2, 3] < CUBE_REST_Z - BELOW_TABLE_M:
+            pose, limit = None, RESTING_RMS_PX  # through the table: a misread, unless the resting fit explains it
+        if self.resting_prior:
+            rested = _fit_resting(obj, img, self.calibration.intrinsics, self.world_from_camera)
+            if rested is not None and rested[1] <= limit:
                 pose, rms = rested
+        if pose is None:
+            return None
         return CubeObservation(pose[:3, 3].copy(), pose[:3, :3].copy(), ids, rms)
 
 
-def _near_rest(world_from_cube: np.ndarray) -> bool:
-    up = np.max(np.abs(world_from_cube[2, :3]))  # cos of the tilt of the axis nearest the vertical
-    return (abs(world_from_cube[2, 3] - CUBE_REST_Z) < REST_HEIGHT_TOLERANCE_M
-            and up > math.cos(math.radians(REST_TILT_TOLERANCE_DEG)))
-
-
-def _fit_resting(world_from_cube, obj, img, intrinsics, world_from_camera):
-    """The cube upright at rest height (x, y, yaw free) that best reprojects the corners; (pose, rms) or None."""
+def _fit_resting(obj, img, intrinsics, world_from_camera):
+    """The cube standing upright at rest height (x, y, yaw free) that best reprojects the corners: Gauss-Newton on
+    the undistorted corners from four starting yaws at once, the position started where the corners' ray meets the
+    table; (pose, rms in px) or None."""
     import cv2
-    from scipy.optimize import least_squares
 
-    r = world_from_cube[:3, :3]
-    up = int(np.argmax(np.abs(r[2, :])))
-    v, w = r[:, up], np.array([0.0, 0.0, np.sign(r[2, up])])
-    axis = np.cross(v, w)
-    angle = math.atan2(np.linalg.norm(axis), float(v @ w))
-    # the smallest turn that stands the cube's axis ``up`` vertical; then only the yaw is left to fit
-    level = cv2.Rodrigues(axis / (np.linalg.norm(axis) or 1.0) * angle)[0] @ r
+    k = intrinsics.matrix
+    seen = cv2.undistortPoints(img.reshape(-1, 1, 2), k, intrinsics.distortion).reshape(-1, 2)  # normalized
     camera_from_world = np.linalg.inv(world_from_camera)
-    k, d = intrinsics.matrix, intrinsics.distortion
-
-    def pose(p):
-        c, s = math.cos(p[2]), math.sin(p[2])
-        m = np.eye(4)
-        m[:3, :3] = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ level
-        m[:3, 3] = p[0], p[1], CUBE_REST_Z
-        return m
-
-    def residual(p):
-        cam = camera_from_world @ pose(p)
-        proj, _ = cv2.projectPoints(obj, cv2.Rodrigues(cam[:3, :3])[0], cam[:3, 3], k, d)
-        return (proj.reshape(-1, 2) - img).ravel()
-
-    fit = least_squares(residual, [world_from_cube[0, 3], world_from_cube[1, 3], 0.0], method="lm")
-    if not fit.success:
+    centre = seen.mean(axis=0)
+    ray = world_from_camera[:3, :3] @ np.array([centre[0], centre[1], 1.0])
+    origin = world_from_camera[:3, 3]
+    if abs(ray[2]) < 1e-9 or (CUBE_REST_Z - origin[2]) / ray[2] <= 0:
         return None
-    rms = float(np.sqrt(np.mean(np.sum(fit.fun.reshape(-1, 2) ** 2, axis=1))))
-    return pose(fit.x), rms
+    start = origin + ray * (CUBE_REST_Z - origin[2]) / ray[2]
+    rot, trans = camera_from_world[:3, :3], camera_from_world[:3, 3]
+    scale = float(np.sqrt(k[0, 0] * k[1, 1]))  # normalized units -> pixels
+
+    def residual(p):  # p (B, 3) -> (B, 2N) in normalized image units
+        c, s = np.cos(p[:, 2]), np.sin(p[:, 2])
+        wx = c[:, None] * obj[None, :, 0] - s[:, None] * obj[None, :, 1] + p[:, :1]
+        wy = s[:, None] * obj[None, :, 0] + c[:, None] * obj[None, :, 1] + p[:, 1:2]
+        wz = np.broadcast_to(obj[None, :, 2] + CUBE_REST_Z, wx.shape)
+        world = np.stack([wx, wy, wz], axis=-1)  # (B, N, 3)
+        cam = world @ rot.T + trans
+        z = np.maximum(cam[..., 2], 1e-6)
+        return np.concatenate([cam[..., 0] / z - seen[None, :, 0], cam[..., 1] / z - seen[None, :, 1]], axis=1)
+
+    p = np.array([[start[0], start[1], yaw] for yaw in (0.0, math.pi / 2, math.pi, -math.pi / 2)])
+    h = 1e-6
+    for it in range(12):
+        r = residual(p)
+        if it == 3:  # the starting yaws have found their basins: go on from the best one only
+            keep = int(np.argmin(np.sum(r * r, axis=1)))
+            p, r = p[keep:keep + 1], r[keep:keep + 1]
+        jac = np.stack([(residual(p + h * np.eye(3)[a]) - r) / h for a in range(3)], axis=-1)  # (B, 2N, 3)
+        jt = np.swapaxes(jac, 1, 2)
+        step = -np.linalg.solve(jt @ jac + 1e-12 * np.eye(3), (jt @ r[..., None]))[..., 0]
+        p = p + step
+        if np.max(np.abs(step)) < 1e-7:
+            break
+    r = residual(p)
+    best = int(np.argmin(np.sum(r * r, axis=1)))
+    n = len(obj)
+    rms = float(np.sqrt(np.mean(r[best, :n] ** 2 + r[best, n:] ** 2))) * scale
+    x, y, yaw = p[best]
+    c, s = math.cos(yaw), math.sin(yaw)
+    pose = np.eye(4)
+    pose[:2, :2] = [[c, -s], [s, c]]
+    pose[:3, 3] = x, y, CUBE_REST_Z
+    return pose, rms
 
 
 @dataclass(frozen=True)
@@ -216,3 +235,57 @@ def _blend_rotation(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
     rel = cv2.Rodrigues(a.T @ b)[0].ravel() * t
     return a @ cv2.Rodrigues(rel)[0]
+
+
+class CubeInHand:
+    """The cube while the jaws hold it, when the camera can no longer see it well (the hand covers it): from the
+    moment the gripper closes on a cube seen between the jaws (gripper joint in the tasks' ``GRIPPED_RANGE``, the
+    cube's centre within ``HELD_RADIUS`` of the grasp point), the cube moves with the hand, at the pose relative to
+    link5 it had then. Opening the jaws (or closing them on nothing) ends the hold; the cube then stays where the
+    hand left it until the camera sees it in a newer frame.
+
+    :meth:`follow` gives ``(world_from_cube 4x4, age_s, source)`` with source ``camera``, ``hand`` or ``released``,
+    or None when neither the hand nor a fresh camera estimate knows where the cube is.
+    """
+
+    def __init__(self) -> None:
+        self._link_from_cube: np.ndarray | None = None
+        self._released: tuple[np.ndarray, float] | None = None
+
+    @property
+    def holding(self) -> bool:
+        return self._link_from_cube is not None
+
+    def follow(self, q, estimate: CubeEstimate | None, now: float, max_age_s: float):
+        from roarm_lab import kinematics
+        from roarm_lab.tasks.pick_expert import GRIPPED_RANGE, HELD_RADIUS
+
+        q = np.asarray(q, dtype=np.float64)
+        frames = kinematics.link_frames(q)
+        link = np.asarray(frames[4])
+        grasp = np.asarray(kinematics.grasp_position_from_frames(frames))
+        gripped = GRIPPED_RANGE[0] <= q[5] <= GRIPPED_RANGE[1]
+        fresh = estimate is not None and estimate.age(now) <= max_age_s
+        if self._link_from_cube is not None:
+            if gripped:
+                return link @ self._link_from_cube, 0.0, "hand"
+            self._released = (link @ self._link_from_cube, now)
+            self._link_from_cube = None
+        if gripped and fresh and np.linalg.norm(estimate.position - grasp) <= HELD_RADIUS:
+            world_from_cube = estimate_pose(estimate)
+            self._link_from_cube = np.linalg.inv(link) @ world_from_cube
+            self._released = None
+            return world_from_cube, estimate.age(now), "camera"
+        if self._released is not None:
+            pose, t = self._released
+            if estimate is None or estimate.frame_time < t:
+                return (pose, now - t, "released") if now - t <= max_age_s else None
+            self._released = None
+        return (estimate_pose(estimate), estimate.age(now), "camera") if fresh else None
+
+
+def estimate_pose(estimate: CubeEstimate) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, :3] = _quat_matrix(estimate.quat_wxyz)
+    m[:3, 3] = estimate.position
+    return m

@@ -137,9 +137,14 @@ def print_sheets(dpi: int = 300) -> list[Sheet]:
     def px(m: float) -> int:
         return int(round(m * ppm))
 
-    face = px(CUBE_MARKER_SIZE)
-    margin = px((CUBE_SIZE - CUBE_MARKER_SIZE) / 2)
-    sheets = [Sheet(f"cube_face_{i}", marker_image(i, face, margin), CUBE_SIZE, CUBE_SIZE) for i in CUBE_FACES]
+    face, total = px(CUBE_MARKER_SIZE), px(CUBE_SIZE)
+    lead = (total - face) // 2  # the margins round so that the face prints at its full size
+
+    def face_sheet(marker_id: int) -> np.ndarray:
+        return cv2.copyMakeBorder(marker_image(marker_id, face), lead, total - face - lead, lead,
+                                  total - face - lead, cv2.BORDER_CONSTANT, value=255)
+
+    sheets = [Sheet(f"cube_face_{i}", face_sheet(i), CUBE_SIZE, CUBE_SIZE) for i in CUBE_FACES]
     pitch = TABLE_BOARD_MARKER_SIZE + TABLE_BOARD_GAP
     w, h = TABLE_BOARD_COLUMNS * pitch + TABLE_BOARD_GAP, TABLE_BOARD_ROWS * pitch + TABLE_BOARD_GAP
     board = np.full((px(h), px(w)), 255, np.uint8)

@@ -114,7 +114,7 @@ class ControlLoop:
         obj: ObjectPose | None = None
         if self.objects is not None:
             try:
-                obj = self.objects.pose(self._clock())
+                obj = self.objects.pose(self._clock(), q)
             except CubeLostError:  # nothing computed or sent on a stale pose: the run holds and stops
                 self._record(StepRecord(k, t, "cube_lost", age_ms, q.tolist(), feedback_seq=link.feedback_seq))
                 raise
@@ -129,6 +129,7 @@ class ControlLoop:
             record.object = [*obj.position.tolist(), obj.yaw]
             record.object_age_ms = obj.age_s * 1000
             record.camera_frame = obj.frame_seq
+            record.object_source = obj.source
         self._nonfinite_streak = self._nonfinite_streak + 1 if safe.is_hold else 0
         if self._nonfinite_streak >= self.config.max_nonfinite_steps:
             record.status, record.command = "policy_failed", None

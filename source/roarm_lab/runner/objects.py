@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from roarm_lab.perception.cube import CubeInHand, estimate_pose
 from roarm_lab.runner.errors import RunnerError
+from roarm_lab.spatial import matrix_to_quat_wxyz
 
 DEFAULT_MAX_AGE_S = 0.5
 FIRST_SIGHT_TIMEOUT_S = 3.0
@@ -34,6 +36,7 @@ class ObjectPose:
     yaw: float  # rad, folded into [-pi/4, pi/4) for a camera estimate; 0 for a fixed position
     age_s: float = 0.0  # of the frame it came from
     frame_seq: int | None = None  # the newest camera frame at the step (for recording)
+    source: str = "fixed"  # fixed, camera, hand (moving with the jaws that hold it) or released
 
 
 class FixedObject:
@@ -43,7 +46,7 @@ class FixedObject:
         quat = np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
         self.pose_ = ObjectPose(np.asarray(position, dtype=np.float64), quat, yaw)
 
-    def pose(self, now: float) -> ObjectPose:
+    def pose(self, now: float, q=None) -> ObjectPose:
         return self.pose_
 
     def stats(self) -> dict:
@@ -75,7 +78,9 @@ class CameraObject:
         calibration = CameraCalibration.load(options.calibration)
         calibration.require_extrinsics()
         self.camera = CubeCamera(options.source, calibration, options.fps)
+        self.hand = CubeInHand()
         self.lost = 0
+        self.sources: dict[str, int] = {}
         self._frames_dir = frames_dir
         if frames_dir is not None:
             frames_dir.mkdir(parents=True, exist_ok=True)
@@ -98,18 +103,30 @@ class CameraObject:
                                         f"camera sees at least one of its faces' markers (ids 0-5)") from None
                 time.sleep(0.05)
 
-    def pose(self, now: float) -> ObjectPose:
+    def pose(self, now: float, q=None) -> ObjectPose:
+        """The cube now; with the measured joints ``q`` a cube held in the jaws moves with the hand
+        (:class:`~roarm_lab.perception.cube.CubeInHand`)."""
+        from roarm_lab.perception.cube import folded_yaw
+
         cam = self.camera
         if cam.error is not None:
             raise CubeLostError(f"the camera stopped: {cam.error}")
         est = cam.estimate()
-        if est is None or est.age(now) > self.options.max_age_s:
+        limit = self.options.max_age_s
+        if q is None:
+            found = None if est is None or est.age(now) > limit else (estimate_pose(est), est.age(now), "camera")
+        else:
+            found = self.hand.follow(q, est, now, limit)
+        if found is None:
             self.lost += 1
             seen = "never" if est is None else f"{est.age(now):.2f} s ago"
-            raise CubeLostError(f"the camera last saw the cube {seen} (limit {self.options.max_age_s:g} s"
+            raise CubeLostError(f"the camera last saw the cube {seen} (limit {limit:g} s"
                                 + (", the camera gives no frames" if cam.source.ended else "") + ")")
+        pose, age, source = found
+        self.sources[source] = self.sources.get(source, 0) + 1
         newest = cam.newest_frame()
-        return ObjectPose(est.position, est.quat_wxyz, est.yaw, est.age(now), None if newest is None else newest.seq)
+        return ObjectPose(pose[:3, 3].copy(), matrix_to_quat_wxyz(pose[:3, :3]), folded_yaw(pose[:3, :3]), age,
+                          None if newest is None else newest.seq, source)
 
     def stats(self) -> dict:
         cam = self.camera
@@ -118,7 +135,7 @@ class CameraObject:
         return {"source": str(self.options.source), "frames": cam.frames, "frames_with_cube": cam.detections,
                 "detection_ms_p50": float(np.percentile(lat, 50)) if lat.size else None,
                 "detection_ms_p99": float(np.percentile(lat, 99)) if lat.size else None,
-                "rejected_jumps": cam.tracker.rejected_jumps,
+                "rejected_jumps": cam.tracker.rejected_jumps, "steps_by_source": dict(self.sources),
                 "last_cube": None if est is None else {"position": est.position.tolist(),
                                                         "yaw_deg": math.degrees(est.yaw),
                                                         "confidence": est.confidence}}

@@ -47,6 +47,7 @@ class StepRecord:
     object: list[float] | None = None  # the cube the observation used: x, y, z (m, world), yaw (rad)
     object_age_ms: float | None = None  # age of the camera frame it came from (0 for a fixed --object)
     camera_frame: int | None = None  # the newest camera frame at the step (camera/<n>.jpg when recording)
+    object_source: str | None = None  # fixed, camera, hand (held in the jaws, moving with them) or released
 
 
 def _clean(value: Any) -> Any:

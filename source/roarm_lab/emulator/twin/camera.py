@@ -29,9 +29,10 @@ CAMERA_NAME = "twin_camera"
 CHARUCO_BODY = "charuco_board"
 PLATE_HALF_THICKNESS = 0.0001  # m: printed paper
 PLATE_LIFT = 0.0002  # m off the surface it is stuck on
-#: the gripper marker's plate on link5: on the +y side of the hand's body (link5_gripper_body, centre
-#: (-0.004, 0.004, 0.033), half-size (0.02, 0.023, 0.019)); right along -x, up along +z, facing +y
-GRIPPER_PLATE = ((-0.004, 0.027 + PLATE_LIFT, 0.033), (-1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+#: the gripper marker's plate on link5: on the -y side of the hand's body (link5_gripper_body, centre
+#: (-0.004, 0.004, 0.033), half-size (0.02, 0.023, 0.019)), the side a camera in front of the arm sees when the tool
+#: points forward and down; right along +x, up along +z, facing -y
+GRIPPER_PLATE = ((-0.004, -0.019 - PLATE_LIFT, 0.033), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
 GRIPPER_PLATE_SIZE = markers.GRIPPER_MARKER_SIZE + 0.008
 CUBE_TEXTURE_PX_PER_M = 8000  # 8 px per mm: sharper than the camera ever sees it
 
