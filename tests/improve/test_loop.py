@@ -179,3 +179,39 @@ def test_a_touch_that_finds_no_table_stops_the_round_with_the_arm_held(checkpoin
     state = json.loads(lay.state_file(0).read_text())
     assert state["status"] == "failed" and state["stages"]["deploy"]["done"] and not state["stages"]["identify"]["done"]
     assert not (lay.round(0) / "sysid" / "touch.json").exists() and dataset_episodes(lay.dataset(False)) == 2
+
+
+def test_a_pickplace_round_measures_the_cube_with_the_camera(tmp_path):
+    """PickPlace on the twin with its camera served over HTTP: the deployment's metric is the camera's final
+    cube-to-target distance, which matches the twin's hidden truth."""
+    import numpy as np
+
+    from roarm_lab.emulator import Emulator, EmulatorConfig
+    from roarm_lab.emulator.twin.camera import CameraTruth
+    from roarm_lab.emulator.twin.mjpeg import MjpegServer
+    from roarm_lab.emulator.twin.settings import TwinConfig
+    from roarm_lab.perception.calibration import CameraCalibration, CameraIntrinsics
+    from roarm_lab.runner.objects import CameraOptions
+
+    run, runner = new_run(tmp_path / "logs", "RoArm-PickPlace", 4)
+    runner.save(str(run / "model_0.pt"))
+    cam = CameraTruth(fps=10.0)
+    calib = CameraCalibration(CameraIntrinsics(cam.width, cam.height, cam.matrix(), np.zeros(5)),
+                              cam.world_from_camera(), "truth").save(tmp_path / "camera.json")
+    emu = Emulator(EmulatorConfig(baud=0, boot_duration_s=0.3, twin=TwinConfig(cube=(0.22, 0.04, 0.3),
+                                                                                camera=cam))).start()
+    server = MjpegServer(emu.core.plant.frames).start()
+    try:
+        o = options(emu, tmp_path / "loop", run, task="RoArm-PickPlace", episodes=1, episode_s=2.0,
+                    camera=CameraOptions(server.url, calib))
+        assert ImprovementLoop(o).run() == 0
+        cube, _ = emu.core.plant.cube_pose()
+    finally:
+        server.stop()
+        emu.stop()
+    lay = Layout(o.workdir)
+    state = json.loads(lay.state_file(0).read_text())
+    episode = json.loads(lay.episodes_file.read_text())[0]
+    measured = state["stages"]["deploy"]["episodes"]["0"]["metric"]
+    truth = float(np.linalg.norm(np.asarray(cube[:2]) - np.asarray(episode["target"][:2])))
+    assert abs(measured - truth) < 0.003

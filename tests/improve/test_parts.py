@@ -12,6 +12,7 @@ from roarm_lab.cli.improve import main as improve_main
 from roarm_lab.driver.safety import WorkspaceBox
 from roarm_lab.improve.layout import CSV_FIELDS, Layout, read_json, write_json, write_rounds_csv
 from roarm_lab.improve.tasks import ReachLoopTask, loop_task
+from roarm_lab.tasks import scene as task_scene
 
 
 def test_reach_episodes_are_fixed_by_the_seed_and_inside_the_workspace():
@@ -36,9 +37,24 @@ def test_the_reach_metric_takes_the_encoder_offsets_off_the_measured_joints():
     assert task.episode_success(0.009) and not task.episode_success(0.011) and not task.episode_success(None)
 
 
-def test_object_tasks_wait_for_the_camera():
-    with pytest.raises(ValueError, match="camera"):
+def test_lift_is_not_a_loop_task_and_pickplace_episodes_chain():
+    from roarm_lab.tasks.pick_place import PLACE_RADIUS_M, PickPlaceCfg
+
+    with pytest.raises(ValueError, match="held up"):
         loop_task("RoArm-Lift")
+    task = loop_task("RoArm-PickPlace")
+    episodes = task.draw_episodes(12, 3, WorkspaceBox())
+    assert episodes == task.draw_episodes(12, 3, WorkspaceBox())
+    targets = np.array([e["target"] for e in episodes])
+    gaps = np.linalg.norm(np.diff(targets[:, :2], axis=0), axis=1)
+    assert gaps.min() >= PickPlaceCfg().min_target_distance  # each cube start (the last target) is far enough
+    radius = np.linalg.norm(targets[:, :2], axis=1)
+    assert radius.min() >= task_scene.OBJECT_RADIUS_RANGE[0] and radius.max() <= task_scene.OBJECT_RADIUS_RANGE[1]
+    # the metric is the camera's last sight of the cube, in the table plane
+    summary = {"cube": {"last_cube": {"position": [targets[0, 0] + 0.012, targets[0, 1] - 0.016, 0.015]}}}
+    assert task.episode_metric(episodes[0], summary, [0.0] * 6) == pytest.approx(0.02)
+    assert task.episode_success(PLACE_RADIUS_M) and not task.episode_success(0.021)
+    assert task.episode_metric(episodes[0], {"cube": None}, [0.0] * 6) is None
 
 
 def test_state_files_are_replaced_whole_and_rounds_csv_has_every_round(tmp_path):
@@ -53,7 +69,10 @@ def test_state_files_are_replaced_whole_and_rounds_csv_has_every_round(tmp_path)
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--task", "RoArm-Lift"], "camera"),
+    (["--task", "RoArm-Lift"], "held up"),
+    (["--task", "RoArm-PickPlace"], "--camera SRC --camera-calib FILE"),
+    (["--task", "RoArm-PickPlace", "--camera", "0", "--camera-calib", "c.json", "--touch-points", "8"], "no table"),
+    (["--camera", "0", "--camera-calib", "c.json"], "has no cube"),
     (["--episodes", "0"], "--episodes must be >= 1"),
     (["--rounds", "-1"], "--rounds must be >= 0"),
     ([], "give the start policy"),

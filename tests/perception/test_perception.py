@@ -184,3 +184,53 @@ def test_marker_sheets_print_at_their_size():
     padded = cv2.copyMakeBorder(sheets["table_board"].image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
     _, ids, _ = detector.detectMarkers(padded)
     assert sorted(ids.ravel().tolist()) == list(range(markers.TABLE_BOARD_FIRST_ID, markers.TABLE_BOARD_FIRST_ID + 6))
+
+
+def test_a_cube_closed_in_the_jaws_moves_with_the_hand_until_they_open():
+    from roarm_lab.perception.cube import CubeEstimate, CubeInHand
+    from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
+
+    closed = float(np.mean(GRIPPED_RANGE))
+    q = np.array([0.0, 0.5, 1.9, 0.7, 0.0, closed])
+    grasp = np.asarray(kinematics.grasp_position(q))
+    seen = CubeEstimate(grasp + [0.003, 0.0, 0.0], np.array([1.0, 0, 0, 0]), 0.0, 0.75, frame_time=1.0, markers=(0,))
+    hand = CubeInHand()
+    pose, _, source = hand.follow(q, seen, now=1.1, max_age_s=0.5)
+    assert source == "camera" and hand.holding
+    turned = q.copy()
+    turned[0] = 0.4  # the base turns 0.4 rad: a held cube turns with it about the base axis
+    pose, age, source = hand.follow(turned, seen, now=3.0, max_age_s=0.5)  # the camera's view is old: no matter
+    c, s = math.cos(0.4), math.sin(0.4)
+    assert source == "hand" and age == 0.0
+    assert pose[:3, 3] == pytest.approx(np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ seen.position, abs=1e-9)
+    opened = turned.copy()
+    opened[5] = GRIPPED_RANGE[1] + 0.3
+    left, age, source = hand.follow(opened, seen, now=3.1, max_age_s=0.5)
+    assert source == "released" and not hand.holding and left[:3, 3] == pytest.approx(pose[:3, 3])
+    assert hand.follow(opened, seen, now=3.7, max_age_s=0.5) is None  # nobody has seen it for too long
+    newer = CubeEstimate(np.array([0.3, 0.1, 0.015]), np.array([1.0, 0, 0, 0]), 0.0, 0.75, frame_time=3.65,
+                         markers=(0, 1))
+    pose, _, source = hand.follow(opened, newer, now=3.7, max_age_s=0.5)
+    assert source == "camera" and pose[:3, 3] == pytest.approx(newer.position)
+    empty = q.copy()
+    empty[5] = GRIPPED_RANGE[0] - 0.15  # jaws shut on nothing: no hold, whatever the camera says
+    hand = CubeInHand()
+    assert hand.follow(empty, seen, now=1.1, max_age_s=0.5)[2] == "camera" and not hand.holding
+
+
+def test_a_resting_cube_under_the_hand_stays_where_it_was_seen_for_a_while():
+    from roarm_lab.perception.cube import COVERED_LIMIT_S, CubeEstimate, CubeInHand
+
+    ik = kinematics.inverse_kinematics(np.array([0.22, 0.0, 0.02]), pitch=math.pi / 2)  # pointing straight down
+    q = np.append(ik.q, 1.0)  # jaws open, the grasp point 1 cm above the centre of a cube under it
+    grasp = np.asarray(kinematics.grasp_position(q))
+    cube = np.array([grasp[0], grasp[1], task_scene.CUBE_REST_Z])
+    assert 0.005 < grasp[2] - task_scene.CUBE_REST_Z < 0.02
+    seen = CubeEstimate(cube, np.array([1.0, 0, 0, 0]), 0.0, 0.75, frame_time=0.0, markers=(1,))
+    hand = CubeInHand()
+    pose, age, source = hand.follow(q, seen, now=COVERED_LIMIT_S - 0.5, max_age_s=0.5)
+    assert source == "covered" and pose[:3, 3] == pytest.approx(cube) and age == pytest.approx(COVERED_LIMIT_S - 0.5)
+    assert hand.follow(q, seen, now=COVERED_LIMIT_S + 0.1, max_age_s=0.5) is None  # too long unseen
+    away = q.copy()
+    away[0] = 0.5  # the hand elsewhere: the cube must be seen
+    assert hand.follow(away, seen, now=1.0, max_age_s=0.5) is None

@@ -33,15 +33,22 @@ CUBE = (0.22, 0.04, 0.3)
 TARGET = ("--target", "0.22", "0.04", "0.12")
 
 
-@pytest.fixture(scope="module")
-def lift_package(tmp_path_factory):
+def untrained(task: str, out):
     from rsl_rl.runners import OnPolicyRunner
 
     torch.manual_seed(0)
-    runner = OnPolicyRunner(MujocoTaskEnv("RoArm-Lift", 1, nthread=1), runner_cfg("RoArm-Lift").to_dict(),
-                            log_dir=None)
-    return export_policy_package(runner.get_inference_policy("cpu"), "RoArm-Lift",
-                                 tmp_path_factory.mktemp("lift") / "lift.onnx")
+    runner = OnPolicyRunner(MujocoTaskEnv(task, 1, nthread=1), runner_cfg(task).to_dict(), log_dir=None)
+    return export_policy_package(runner.get_inference_policy("cpu"), task, out)
+
+
+@pytest.fixture(scope="module")
+def lift_package(tmp_path_factory):
+    return untrained("RoArm-Lift", tmp_path_factory.mktemp("lift") / "lift.onnx")
+
+
+@pytest.fixture(scope="module")
+def pickplace_package(tmp_path_factory):
+    return untrained("RoArm-PickPlace", tmp_path_factory.mktemp("pickplace") / "pickplace.onnx")
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +127,19 @@ def test_bad_camera_input_is_refused_before_the_port_is_opened(lift_package, cal
     assert emu.snapshot().wire_stats.get("opens", 0) == 0
 
 
-def test_a_lift_run_on_the_twin_sees_the_cube_through_the_mjpeg_url(lift_package, calib, tmp_path):
-    """The twin with its camera served over HTTP, the arm over the serial port: the cube each step used is where
-    the twin's physics has it."""
+def test_a_pickplace_run_on_the_twin_sees_the_cube_through_the_mjpeg_url(pickplace_package, calib, tmp_path):
+    """A short PickPlace trial: the twin with its camera served over HTTP, the arm over the serial port; the cube
+    each step used is where the twin's physics has it."""
     from roarm_lab.emulator.twin.mjpeg import MjpegServer
 
     twin = TwinConfig(cube=CUBE, camera=CameraTruth(fps=10.0))
     emu = Emulator(EmulatorConfig(baud=0, boot_duration_s=0.3, twin=twin)).start()
     server = MjpegServer(emu.core.plant.frames).start()
     try:
-        code = play_real(["--policy", str(lift_package), "--port", emu.port, "--log", str(tmp_path / "log"),
+        code = play_real(["--policy", str(pickplace_package), "--port", emu.port, "--log", str(tmp_path / "log"),
                           "--settle", "0.1", "--boot-timeout", "5", "--stale-periods", "30", "--no-plot",
-                          "--duration", "1.5", "--camera", server.url, "--camera-calib", str(calib), *TARGET])
+                          "--duration", "1.5", "--camera", server.url, "--camera-calib", str(calib),
+                          "--target", "0.25", "-0.08", "0.015"])
         cube, _ = emu.core.plant.cube_pose()
     finally:
         server.stop()
@@ -140,3 +148,26 @@ def test_a_lift_run_on_the_twin_sees_the_cube_through_the_mjpeg_url(lift_package
     steps = [s for s in read_steps(tmp_path / "log") if s["status"] == "commanded"]
     assert len(steps) > 20
     assert np.linalg.norm(np.asarray(steps[-1]["object"][:3]) - cube) < 0.003
+    assert steps[-1]["object_source"] == "camera"
+
+
+@pytest.mark.slow
+def test_record_stores_the_camera_frames_and_the_cube_each_step_used(lift_package, calib, emu, tmp_path):
+    from lerobot.datasets import LeRobotDataset
+
+    from roarm_lab.lerobot_io.dataset_features import environment_state_values
+
+    src = video(tmp_path / "cube.avi", CUBE, seconds=4.0)
+    root = tmp_path / "dataset"
+    assert play(emu, lift_package, tmp_path / "log", "--camera", str(src), "--camera-calib", str(calib),
+                "--record", str(root), duration=1.0) == 0
+    ds = LeRobotDataset("local/roarm_real", root=root)
+    assert ds.features["observation.images.camera"]["shape"] == (480, 640, 3)
+    sent = [s for s in read_steps(tmp_path / "log") if s["status"] == "commanded"]
+    assert ds.num_frames == len(sent) > 10
+    for i in (0, len(sent) - 1):
+        cube = sent[i]["object"]
+        assert ds[i]["observation.environment_state"].numpy() == pytest.approx(
+            environment_state_values(cube[:3], [0.22, 0.04, 0.12], cube[3]), abs=1e-5)
+        image = ds[i]["observation.images.camera"]  # (3, H, W) float in [0, 1]
+        assert tuple(image.shape) == (3, 480, 640) and float(image.mean()) > 0.1  # a picture, not a black frame

@@ -13,6 +13,10 @@ fine-tunes the checkpoint in MuJoCo on that profile, and gates the candidate: it
 current policy's in the same dry runs + --clamp-allowance. The next round deploys the winner; after the last round
 the winner is deployed and measured once more (the next round's deployment: a later run resumes from there).
 
+PickPlace runs with the cube camera (--camera SRC --camera-calib FILE, docs/camera.md): each episode puts the cube
+down at a new target where the next one picks it up, the metric is the camera's final cube-to-target distance, and
+the table is not touched (the cube may stand there).
+
 Ctrl+C holds the arm (the runner's hold) and keeps every recorded episode: run the same command to resume. --rounds
 0 runs until Ctrl+C. --dry-run does everything but move the arm (the runner's dry run; no identification). Exit 0
 when the rounds are done or the user stopped, 1 on a fault (the arm held) or a failed stage, 2 for bad input, 3 when
@@ -26,13 +30,16 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from roarm_lab.cli.play_real import add_cube_camera_options
 from roarm_lab.driver.session import FEEDBACK_MODES
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="improve.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="RoArm-Reach", help="the loop's task (RoArm-Reach)")
+    p.add_argument("--task", default="RoArm-Reach", choices=("RoArm-Reach", "RoArm-PickPlace", "RoArm-Lift"),
+                   help="the loop's task: RoArm-Reach, or RoArm-PickPlace with the cube camera (--camera, "
+                        "--touch-points 0)")
     link = p.add_mutually_exclusive_group(required=True)
     link.add_argument("--port", help="serial device or pyserial URL (socket://host:port)")
     link.add_argument("--http", help="the arm's Wi-Fi address (request feedback, slow: use serial)")
@@ -58,8 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clamp-allowance", type=int, default=10)
     p.add_argument("--excitation-s", type=float, default=20.0,
                    help="s of sysid excitation when the deployments do not identify the drive (0: never)")
-    p.add_argument("--touch-points", type=int, default=8,
-                   help="table touches for the encoder offsets, once per loop (5-8; 0: never)")
+    p.add_argument("--touch-points", type=int, default=None,
+                   help="table touches for the encoder offsets, once per loop (5-8; 0: never; default 8, and 0 "
+                        "for PickPlace: the cube may stand where the probe touches)")
+    add_cube_camera_options(p, "--camera")
     p.add_argument("--fit-max-iters", type=int, default=None, help="the fit's optimizer iterations per stage")
     p.add_argument("--threads", type=int, default=2, help="MuJoCo threads")
     p.add_argument("--start-speed", type=float, default=None, help="rad/s of the runner's start move")
@@ -79,12 +88,27 @@ def main(argv: list[str] | None = None) -> int:
     from roarm_lab.driver.session import ArmLinkSettings
     from roarm_lab.improve.loop import ImprovementLoop, LoopOptions
     from roarm_lab.improve.tasks import loop_task
+    from roarm_lab.runner.objects import CameraOptions
     from roarm_lab.sysid.config import DEFAULT_FIT
 
     try:
-        loop_task(args.task)
+        task = loop_task(args.task)
     except ValueError as e:
         return _error(str(e))
+    camera = None
+    if getattr(task, "needs_camera", False):
+        if args.cube_camera is None or args.camera_calib is None:
+            return _error(f"{args.task} sees the cube with a calibrated camera: give --camera SRC --camera-calib "
+                          "FILE (docs/camera.md)")
+        if args.touch_points:
+            return _error(f"{args.task}: no table touches (--touch-points 0): the cube may stand where the probe "
+                          "touches")
+        args.touch_points = 0
+        camera = CameraOptions(args.cube_camera, args.camera_calib, args.cube_max_age, args.camera_fps)
+    elif args.cube_camera is not None:
+        return _error(f"{args.task} has no cube: drop --camera")
+    if args.touch_points is None:
+        args.touch_points = 8
     for name in ("rounds", "finetune_iterations"):
         if getattr(args, name) < 0:
             return _error(f"--{name.replace('_', '-')} must be >= 0")
@@ -111,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                           num_envs=args.num_envs, eval_episodes=args.eval_episodes,
                           max_success_drop=args.max_success_drop, clamp_factor=args.clamp_factor,
                           clamp_allowance=args.clamp_allowance, excitation_s=args.excitation_s,
-                          touch_points=args.touch_points, fit=fit,
+                          touch_points=args.touch_points, fit=fit, camera=camera,
                           threads=args.threads, **extra)
     return ImprovementLoop(options).run()
 

@@ -43,6 +43,7 @@ from roarm_lab.improve.layout import (
     write_rounds_csv,
 )
 from roarm_lab.improve.tasks import LoopTask, loop_task
+from roarm_lab.runner.objects import CameraOptions
 from roarm_lab.runner.run import DEFAULT_STALE_PERIODS, DEFAULT_START_SPEED_RAD_S, ExitCode, PlayOptions, play
 from roarm_lab.sysid.config import DEFAULT_FIT, DEFAULT_RECORD, FitConfig
 
@@ -79,6 +80,7 @@ class LoopOptions:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     start_speed_rad_s: float = DEFAULT_START_SPEED_RAD_S
     stale_periods: int = DEFAULT_STALE_PERIODS
+    camera: CameraOptions | None = None  # the cube camera of object tasks (PickPlace)
 
 
 class LoopStopped(Exception):
@@ -99,6 +101,9 @@ class ImprovementLoop:
         self.echo = echo
         self.warn = warn or (lambda s: print(s, file=sys.stderr, flush=True))
         self.task: LoopTask = loop_task(options.task)
+        if getattr(self.task, "needs_camera", False) and (options.camera is None or options.touch_points):
+            raise ValueError(f"{options.task} needs the cube camera (--camera SRC --camera-calib FILE) and no table "
+                             "touches (--touch-points 0: the cube may stand where the probe touches)")
         self.layout = Layout(options.workdir)
         self.play_fn = play_fn or (lambda opts: play(opts, echo=self._runner_echo, warn=self.warn))
         self.episodes: list[dict[str, Any]] = []
@@ -284,7 +289,8 @@ class ImprovementLoop:
                       dry_run: bool, session) -> PlayOptions:
         o = self.o
         return PlayOptions(policy=Path(policy), link=o.link, dry_run=dry_run, duration_s=self._episode_s(),
-                           target=episode.get("target"), object_pos=episode.get("object_pos"), log_dir=log_dir,
+                           target=episode.get("target"), object_pos=episode.get("object_pos"), camera=o.camera,
+                           log_dir=log_dir,
                            safety=o.safety, start_speed_rad_s=o.start_speed_rad_s, stale_periods=o.stale_periods,
                            plot=False, record_dir=self.layout.dataset(o.dry_run) if record else None,
                            session=session)

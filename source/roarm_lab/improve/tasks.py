@@ -1,6 +1,6 @@
 """What the loop needs of a task (:class:`LoopTask`): the episodes a round deploys, and the real metric and success
-of one deployed episode, computed from the arm's own feedback only. Reach is implemented; Lift and PickPlace plug in
-here once the cube can be seen (its position then comes from the camera, not from a fixed ``--object``)."""
+of one deployed episode, computed from what the host measures: the arm's feedback (Reach) or the camera (PickPlace).
+Lift is not a loop task: its episodes end with the cube held up, and nothing puts it down for the next one."""
 
 from __future__ import annotations
 
@@ -75,11 +75,53 @@ class ReachLoopTask:
         return float(np.median(values)) if values else None
 
 
-LOOP_TASKS: dict[str, LoopTask] = {"RoArm-Reach": ReachLoopTask()}
+@dataclass(frozen=True)
+class PickPlaceLoopTask:
+    """RoArm-PickPlace with the cube camera: each episode puts the cube down at a new target, where the next one
+    picks it up (episodes chain: the loop never needs a hand to reset the cube). Targets from the task's placement
+    area, each >= the task's minimum distance from the one before. The metric is the median distance (table plane)
+    from the target to the cube where the camera last saw it when the run ended."""
+
+    task_id: str = "RoArm-PickPlace"
+    metric_name: str = "median_final_cube_to_target_m"
+    lower_is_better: bool = True
+    needs_camera: bool = True
+
+    def draw_episodes(self, n: int, seed: int, workspace: WorkspaceBox) -> list[dict[str, Any]]:
+        from roarm_lab.tasks import resets
+        from roarm_lab.tasks.pick_place import PickPlaceCfg
+
+        generator = torch.Generator().manual_seed(seed)
+        gap, out = PickPlaceCfg().min_target_distance, []
+        while len(out) < n:
+            t = resets.table_positions(1, generator).double().numpy()[0]
+            if out and np.linalg.norm(t[:2] - np.asarray(out[-1]["target"][:2])) < gap:
+                continue
+            out.append({"target": [round(float(x), 5) for x in t], "object_pos": None})
+        return out
+
+    def episode_metric(self, episode: Mapping[str, Any], summary: Mapping[str, Any],
+                       encoder_offsets: Sequence[float]) -> float | None:
+        cube = ((summary.get("cube") or {}).get("last_cube") or {}).get("position")
+        if cube is None:
+            return None
+        return float(np.linalg.norm(np.asarray(cube[:2]) - np.asarray(episode["target"][:2], dtype=np.float64)))
+
+    def episode_success(self, metric: float | None) -> bool:
+        from roarm_lab.tasks.pick_place import PLACE_RADIUS_M
+
+        return metric is not None and metric <= PLACE_RADIUS_M
+
+    def round_metric(self, metrics: Sequence[float | None]) -> float | None:
+        values = [m for m in metrics if m is not None]
+        return float(np.median(values)) if values else None
+
+
+LOOP_TASKS: dict[str, LoopTask] = {"RoArm-Reach": ReachLoopTask(), "RoArm-PickPlace": PickPlaceLoopTask()}
 
 
 def loop_task(task_id: str) -> LoopTask:
     if task_id not in LOOP_TASKS:
-        raise ValueError(f"the improvement loop runs {', '.join(LOOP_TASKS)}; {task_id} needs the cube's position "
-                         "from a camera first")
+        raise ValueError(f"the improvement loop runs {', '.join(LOOP_TASKS)}; {task_id}'s episodes end with the cube "
+                         "held up, and nothing puts it down for the next one")
     return LOOP_TASKS[task_id]

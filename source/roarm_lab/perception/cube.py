@@ -36,8 +36,11 @@ MAX_REPROJECTION_PX = 2.5
 #: distance along the view, a single view's weakest direction. The resting fit is taken when it reprojects within
 #: RESTING_RMS_PX, or no more than RESTING_RMS_SLACK_PX worse than the free fit: a cube in the air does not fit it.
 RESTING_RMS_PX = 1.0
-BELOW_TABLE_M = 0.01  # a fit that puts the cube's centre this far below its rest height is not believed
 RESTING_RMS_SLACK_PX = 0.5
+BELOW_TABLE_M = 0.01  # a fit that puts the cube's centre this far below its rest height is not believed
+#: A resting cube under the hand is kept where it was last seen for at most this long without a sight of it
+COVERED_LIMIT_S = 3.0
+COVERED_REST_TOLERANCE_M = 0.01  # "resting": its centre within this of the rest height
 
 
 def folded_yaw(rotation: np.ndarray) -> float:
@@ -238,14 +241,18 @@ def _blend_rotation(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
 
 class CubeInHand:
-    """The cube while the jaws hold it, when the camera can no longer see it well (the hand covers it): from the
-    moment the gripper closes on a cube seen between the jaws (gripper joint in the tasks' ``GRIPPED_RANGE``, the
-    cube's centre within ``HELD_RADIUS`` of the grasp point), the cube moves with the hand, at the pose relative to
-    link5 it had then. Opening the jaws (or closing them on nothing) ends the hold; the cube then stays where the
-    hand left it until the camera sees it in a newer frame.
+    """The cube while the hand covers it, when the camera can no longer see it (the hand comes down over it):
 
-    :meth:`follow` gives ``(world_from_cube 4x4, age_s, source)`` with source ``camera``, ``hand`` or ``released``,
-    or None when neither the hand nor a fresh camera estimate knows where the cube is.
+    * **covered**: a cube last seen resting on the table with the grasp point within ``HELD_RADIUS`` of it stays
+      where it was seen while the hand is over it (a resting cube does not move by itself), for at most
+      :data:`COVERED_LIMIT_S` without a sight of it;
+    * **held**: from the moment the gripper closes on it (gripper joint in the tasks' ``GRIPPED_RANGE``, the cube
+      between the jaws), the cube moves with the hand, at the pose relative to link5 it had then. Opening the jaws
+      (or closing them on nothing) ends the hold; the cube then stays where the hand left it until the camera sees
+      it in a newer frame, for at most the caller's maximum age.
+
+    :meth:`follow` gives ``(world_from_cube 4x4, age_s, source)`` with source ``camera``, ``covered``, ``hand`` or
+    ``released``, or None when nothing knows where the cube is now.
     """
 
     def __init__(self) -> None:
@@ -266,22 +273,29 @@ class CubeInHand:
         grasp = np.asarray(kinematics.grasp_position_from_frames(frames))
         gripped = GRIPPED_RANGE[0] <= q[5] <= GRIPPED_RANGE[1]
         fresh = estimate is not None and estimate.age(now) <= max_age_s
+        covered = (estimate is not None and estimate.age(now) <= max(max_age_s, COVERED_LIMIT_S)
+                   and np.linalg.norm(estimate.position - grasp) <= HELD_RADIUS
+                   and abs(estimate.position[2] - CUBE_REST_Z) <= COVERED_REST_TOLERANCE_M)
         if self._link_from_cube is not None:
             if gripped:
                 return link @ self._link_from_cube, 0.0, "hand"
             self._released = (link @ self._link_from_cube, now)
             self._link_from_cube = None
-        if gripped and fresh and np.linalg.norm(estimate.position - grasp) <= HELD_RADIUS:
+        if gripped and (fresh or covered) and np.linalg.norm(estimate.position - grasp) <= HELD_RADIUS:
             world_from_cube = estimate_pose(estimate)
             self._link_from_cube = np.linalg.inv(link) @ world_from_cube
             self._released = None
-            return world_from_cube, estimate.age(now), "camera"
+            return world_from_cube, estimate.age(now), "camera" if fresh else "covered"
         if self._released is not None:
             pose, t = self._released
             if estimate is None or estimate.frame_time < t:
                 return (pose, now - t, "released") if now - t <= max_age_s else None
             self._released = None
-        return (estimate_pose(estimate), estimate.age(now), "camera") if fresh else None
+        if fresh:
+            return estimate_pose(estimate), estimate.age(now), "camera"
+        if covered:
+            return estimate_pose(estimate), estimate.age(now), "covered"
+        return None
 
 
 def estimate_pose(estimate: CubeEstimate) -> np.ndarray:

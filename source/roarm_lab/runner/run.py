@@ -105,6 +105,16 @@ class PlayResult:
     log_dir: Path | None = None
 
 
+def task_safety(options: PlayOptions, policy: Policy) -> PlayOptions:
+    """``options`` with the default workspace box's floor moved from 3 cm (Reach) to :data:`OBJECT_TASK_FLOOR_M` for
+    object tasks: grasping needs the jaws round a cube on the table, and PickPlace targets lie on it. A box the user
+    gave is kept."""
+    if not policy.observes_object or options.safety.workspace != WorkspaceBox():
+        return options
+    floor = WorkspaceBox((*WorkspaceBox().lower[:2], OBJECT_TASK_FLOOR_M), WorkspaceBox().upper)
+    return dataclasses.replace(options, safety=dataclasses.replace(options.safety, workspace=floor))
+
+
 def task_inputs(policy: Policy, target: Sequence[float] | None, object_pos: Sequence[float] | None,
                 workspace: WorkspaceBox, camera: CameraOptions | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The command and the fixed object position for the package's task; ValueError saying what is missing."""
@@ -142,6 +152,7 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
     try:
         policy = options.policy if not isinstance(options.policy, str | Path) else OnnxPolicy(
             PolicyPackage.load(options.policy))
+        options = task_safety(options, policy)
         command, object_pos = task_inputs(policy, options.target, options.object_pos, options.safety.workspace,
                                           options.camera)
     except PolicyPackageError as e:
@@ -186,10 +197,6 @@ def play(options: PlayOptions, echo: Callable[[str], None] = print,
 
 def _play(options: PlayOptions, policy: Policy, command: np.ndarray, objects, recorder, log: RunLog,
           echo: Callable[[str], None], warn: Callable[[str], None]) -> PlayResult:
-    if policy.observes_object and options.safety.workspace == WorkspaceBox():
-        # grasping needs the jaws round a cube on the table: the default box's floor (3 cm, for Reach) moves down
-        floor = WorkspaceBox((*WorkspaceBox().lower[:2], OBJECT_TASK_FLOOR_M), WorkspaceBox().upper)
-        options = dataclasses.replace(options, safety=dataclasses.replace(options.safety, workspace=floor))
     safety = SafetyLayer(options.safety)
     stale_limit_s = options.stale_periods / policy.control_hz
     with log:
