@@ -231,6 +231,8 @@ def test_a_resting_cube_under_the_hand_stays_where_it_was_seen_for_a_while():
     pose, age, source = hand.follow(q, seen, now=COVERED_LIMIT_S - 0.5, max_age_s=0.5)
     assert source == "covered" and pose[:3, 3] == pytest.approx(cube) and age == pytest.approx(COVERED_LIMIT_S - 0.5)
     assert hand.follow(q, seen, now=COVERED_LIMIT_S + 0.1, max_age_s=0.5) is None  # too long unseen
+    high = np.append(kinematics.inverse_kinematics(np.array([0.22, 0.0, 0.12]), pitch=math.pi / 2).q, 1.0)
+    assert hand.follow(high, seen, now=1.0, max_age_s=0.5)[2] == "covered"  # the hand 10 cm over it still covers it
     away = q.copy()
     away[0] = 0.5  # the hand elsewhere: the cube must be seen
     assert hand.follow(away, seen, now=1.0, max_age_s=0.5) is None

@@ -41,6 +41,7 @@ BELOW_TABLE_M = 0.01  # a fit that puts the cube's centre this far below its res
 #: A resting cube under the hand is kept where it was last seen for at most this long without a sight of it
 COVERED_LIMIT_S = 3.0
 COVERED_REST_TOLERANCE_M = 0.01  # "resting": its centre within this of the rest height
+COVERED_HEIGHT_M = 0.15  # "under the hand": the grasp point above it (within HELD_RADIUS across) up to this high
 
 
 def folded_yaw(rotation: np.ndarray) -> float:
@@ -243,13 +244,14 @@ def _blend_rotation(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 class CubeInHand:
     """The cube while the hand covers it, when the camera can no longer see it (the hand comes down over it):
 
-    * **covered**: a cube last seen resting on the table with the grasp point within ``HELD_RADIUS`` of it stays
-      where it was seen while the hand is over it (a resting cube does not move by itself), for at most
-      :data:`COVERED_LIMIT_S` without a sight of it;
+    * **covered**: a cube last seen resting on the table stays where it was seen while the hand is over it (the
+      grasp point within ``HELD_RADIUS`` of it across, up to :data:`COVERED_HEIGHT_M` above it: a resting cube does
+      not move by itself), for at most :data:`COVERED_LIMIT_S` without a sight of it;
     * **held**: from the moment the gripper closes on it (gripper joint in the tasks' ``GRIPPED_RANGE``, the cube
       between the jaws), the cube moves with the hand, at the pose relative to link5 it had then. Opening the jaws
       (or closing them on nothing) ends the hold; the cube then stays where the hand left it until the camera sees
-      it in a newer frame, for at most the caller's maximum age.
+      it in a newer frame, for at most the caller's maximum age, or while it is covered (put down on the table,
+      the hand over it).
 
     :meth:`follow` gives ``(world_from_cube 4x4, age_s, source)`` with source ``camera``, ``covered``, ``hand`` or
     ``released``, or None when nothing knows where the cube is now.
@@ -273,9 +275,13 @@ class CubeInHand:
         grasp = np.asarray(kinematics.grasp_position_from_frames(frames))
         gripped = GRIPPED_RANGE[0] <= q[5] <= GRIPPED_RANGE[1]
         fresh = estimate is not None and estimate.age(now) <= max_age_s
-        covered = (estimate is not None and estimate.age(now) <= max(max_age_s, COVERED_LIMIT_S)
-                   and np.linalg.norm(estimate.position - grasp) <= HELD_RADIUS
-                   and abs(estimate.position[2] - CUBE_REST_Z) <= COVERED_REST_TOLERANCE_M)
+        def under_hand(position: np.ndarray, age: float) -> bool:
+            above = grasp - position
+            return (age <= max(max_age_s, COVERED_LIMIT_S) and np.linalg.norm(above[:2]) <= HELD_RADIUS
+                    and -HELD_RADIUS <= above[2] <= COVERED_HEIGHT_M
+                    and abs(position[2] - CUBE_REST_Z) <= COVERED_REST_TOLERANCE_M)
+
+        covered = estimate is not None and under_hand(estimate.position, estimate.age(now))
         if self._link_from_cube is not None:
             if gripped:
                 return link @ self._link_from_cube, 0.0, "hand"
@@ -289,7 +295,10 @@ class CubeInHand:
         if self._released is not None:
             pose, t = self._released
             if estimate is None or estimate.frame_time < t:
-                return (pose, now - t, "released") if now - t <= max_age_s else None
+                if now - t <= max_age_s:
+                    return pose, now - t, "released"
+                # put down on the table with the hand still over it: covered, as a cube seen resting there
+                return (pose, now - t, "covered") if under_hand(pose[:3, 3], now - t) else None
             self._released = None
         if fresh:
             return estimate_pose(estimate), estimate.age(now), "camera"
