@@ -12,7 +12,7 @@ import mujoco
 import numpy as np
 import pytest
 import torch
-from emulated_arm import emulator, summary_of
+from emulated_arm import summary_of
 
 from roarm_lab.cli.play_real import main as play_real
 from roarm_lab.deploy.export import export_policy_package
@@ -73,14 +73,6 @@ def video(path, cube, seconds: float, fps: float = 15.0):
         out.write(frame)
     out.release()
     return path
-
-
-@pytest.fixture
-def emu():
-    e = emulator(baud=0)
-    yield e
-    e.stop()
-    assert e.crash is None
 
 
 def play(emu, package, log, *extra, duration=3.0):

@@ -71,14 +71,6 @@ def nan_package(reach_package, tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture
-def emu():
-    e = emulator(baud=0)
-    yield e
-    e.stop()
-    assert e.crash is None
-
-
 #: Runs whose subject is not the watchdog let it wait 1 s (30 periods): a loaded machine may starve the loop or the
 #: in-process emulator for longer than the default 5 periods (167 ms), and the watchdog would rightly stop the run.
 LENIENT_WATCHDOG = 30

@@ -61,19 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _frames(camera, count: int, interval_s: float, timeout_s: float, keep=None) -> list[np.ndarray]:
-    """``count`` frames at least ``interval_s`` apart (those ``keep`` accepts), within ``timeout_s``."""
-    out, seq, deadline = [], 0, time.monotonic() + timeout_s
+def _frames(camera, count: int, interval_s: float, timeout_s: float, keep=None) -> tuple[list[np.ndarray], int]:
+    """``count`` frames at least ``interval_s`` apart (those ``keep`` accepts), within ``timeout_s`` or until the
+    source ends; and how many frames were looked at."""
+    out, seq, seen, deadline = [], 0, 0, time.monotonic() + timeout_s
     while len(out) < count:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        frame = camera.wait_frame(seq, min(left, 10.0))
-        seq = frame.seq
+        try:
+            frame = camera.wait_frame(seq, min(left, 10.0))
+        except PerceptionError:
+            if camera.ended or time.monotonic() >= deadline:
+                break  # a file played to its end, or the time is up: calibrate from what there is
+            raise
+        seq, seen = frame.seq, seen + 1
         if keep is None or keep(frame.image):
             out.append(frame.image)
             time.sleep(interval_s)
-    return out
+    return out, seen
 
 
 def intrinsics(args) -> int:
@@ -91,7 +97,11 @@ def intrinsics(args) -> int:
     with FrameSource(args.camera) as camera:
         print(f"[roarm-lab] show the ChArUco board at varied angles and distances; taking {args.frames} frames, "
               f"one every {args.interval:g} s", flush=True)
-        frames = _frames(camera, args.frames, args.interval, args.timeout, shows_board)
+        frames, seen = _frames(camera, args.frames, args.interval, args.timeout, shows_board)
+    if not frames:
+        raise PerceptionError(f"the ChArUco board ({markers.CHARUCO_SQUARES[0]}x{markers.CHARUCO_SQUARES[1]} "
+                              f"squares, markers {markers.CHARUCO_FIRST_ID}+) was not found in any of {seen} frames: "
+                              "show the whole board to the camera, at several angles and distances")
     result = calibrate_intrinsics(frames, min_frames=min(args.frames, 8))
     CameraCalibration(result).save(args.out)
     k = result.matrix
@@ -111,7 +121,7 @@ def extrinsics(args) -> int:
         if args.method == "board":
             from roarm_lab.perception.calibration import board_extrinsics
 
-            frames = _frames(camera, args.frames, 0.1, 30.0)
+            frames, _ = _frames(camera, args.frames, 0.1, 30.0)
             result = board_extrinsics(frames, base.intrinsics, tuple(args.board_pose))
         else:
             result = _hand_eye(args, camera, base)

@@ -39,6 +39,9 @@ GRIPPER_MARKER_LINK, _LINK5 = "link5", 4
 def marker_detector() -> cv2.aruco.ArucoDetector:
     params = cv2.aruco.DetectorParameters()
     params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
+    # two thresholding window sizes (3 and 13 px) instead of OpenCV's three (3, 13, 23): a third less time, and
+    # the markers this project looks for are 15-80 px across at 640x480
+    params.adaptiveThreshWinSizeMax = 13
     return cv2.aruco.ArucoDetector(markers.dictionary(), params)
 
 

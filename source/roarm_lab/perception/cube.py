@@ -105,7 +105,8 @@ class CubeDetector:
         if pose[2, 3] < CUBE_REST_Z - BELOW_TABLE_M:
             pose, limit = None, RESTING_RMS_PX  # through the table: a misread, unless the resting fit explains it
         if self.resting_prior:
-            rested = _fit_resting(obj, img, self.calibration.intrinsics, self.world_from_camera)
+            rested = _fit_resting(obj, img, self.calibration.intrinsics, self.world_from_camera,
+                                  None if pose is None else pose)
             if rested is not None and rested[1] <= limit:
                 pose, rms = rested
         if pose is None:
@@ -113,10 +114,10 @@ class CubeDetector:
         return CubeObservation(pose[:3, 3].copy(), pose[:3, :3].copy(), ids, rms)
 
 
-def _fit_resting(obj, img, intrinsics, world_from_camera):
+def _fit_resting(obj, img, intrinsics, world_from_camera, guess: np.ndarray | None = None):
     """The cube standing upright at rest height (x, y, yaw free) that best reprojects the corners: Gauss-Newton on
-    the undistorted corners from four starting yaws at once, the position started where the corners' ray meets the
-    table; (pose, rms in px) or None."""
+    the undistorted corners, started from the free fit ``guess`` when it stands upright near the table, else from
+    four yaws at once with the position where the corners' ray meets the table; (pose, rms in px) or None."""
     import cv2
 
     k = intrinsics.matrix
@@ -141,11 +142,14 @@ def _fit_resting(obj, img, intrinsics, world_from_camera):
         z = np.maximum(cam[..., 2], 1e-6)
         return np.concatenate([cam[..., 0] / z - seen[None, :, 0], cam[..., 1] / z - seen[None, :, 1]], axis=1)
 
-    p = np.array([[start[0], start[1], yaw] for yaw in (0.0, math.pi / 2, math.pi, -math.pi / 2)])
+    if guess is not None and guess[2, 2] > math.cos(math.radians(20)) and abs(guess[2, 3] - CUBE_REST_Z) < 0.02:
+        p = np.array([[guess[0, 3], guess[1, 3], math.atan2(guess[1, 0], guess[0, 0])]])  # upright: its own yaw
+    else:
+        p = np.array([[start[0], start[1], yaw] for yaw in (0.0, math.pi / 2, math.pi, -math.pi / 2)])
     h = 1e-6
     for it in range(12):
         r = residual(p)
-        if it == 3:  # the starting yaws have found their basins: go on from the best one only
+        if it == 3 and len(p) > 1:  # the starting yaws have found their basins: go on from the best one only
             keep = int(np.argmin(np.sum(r * r, axis=1)))
             p, r = p[keep:keep + 1], r[keep:keep + 1]
         jac = np.stack([(residual(p + h * np.eye(3)[a]) - r) / h for a in range(3)], axis=-1)  # (B, 2N, 3)
