@@ -180,3 +180,37 @@ def test_the_trained_policy_is_evaluated_in_closed_loop_in_mujoco(tiny_act, caps
     torch.testing.assert_close(joint_targets(actions_for_targets(inside)), inside)
     assert evaluate(["--task", "RoArm-Lift", "--policy", str(model.parent), "--episodes", "2"]) == 2
     assert "no config.json" in capsys.readouterr().err
+
+
+@pytest.mark.pty
+def test_the_trained_policy_takes_the_cube_from_a_camera(tiny_act, tmp_path, capsys):
+    """run_lerobot_policy.py --cube-camera: each step's observation.environment_state holds the cube the camera
+    found (the twin camera's view of a cube at a known place), as play_real.py --camera gives an ONNX policy."""
+    from camera_frames import cube_video, truth_calibration
+    from lerobot.policies.act.modeling_act import ACTPolicy
+    from lerobot.policies.factory import make_pre_post_processors
+
+    from roarm_lab.runner.run_log import read_steps
+
+    model, _ = tiny_act
+    cube, goal = (0.21, -0.05, math.radians(20)), [0.21, -0.05, 0.115]
+    src = cube_video(tmp_path / "cube.avi", cube, seconds=4.0)
+    calib = truth_calibration(tmp_path / "camera.json")
+    with emulator(baud=0) as emu:
+        code = run_lerobot(model, emu, tmp_path / "log", "--cube-camera", str(src), "--camera-calib", str(calib),
+                           "--target", *map(str, goal), "--duration", "1.0")
+        assert code == 0, capsys.readouterr().err
+    steps = [s for s in read_steps(tmp_path / "log") if s["status"] == "commanded"]
+    assert len(steps) >= 20
+    seen = steps[0]["object"]
+    assert np.linalg.norm(np.asarray(seen[:3]) - [cube[0], cube[1], 0.015]) < 0.003
+    assert abs(seen[3] - cube[2]) < math.radians(3)
+    policy = ACTPolicy.from_pretrained(model)
+    policy.eval()
+    preprocess, postprocess = make_pre_post_processors(policy.config, pretrained_path=str(model))
+    env_state = [*seen[:3], *goal, math.sin(4 * seen[3]), math.cos(4 * seen[3])]
+    with torch.inference_mode():
+        first = postprocess(policy.select_action(preprocess({
+            STATE: torch.tensor([steps[0]["q"]], dtype=torch.float32),
+            ENVIRONMENT_STATE: torch.tensor([env_state], dtype=torch.float32)})))[0].numpy()
+    np.testing.assert_allclose(steps[0]["policy_target"], first, atol=1e-4)

@@ -7,28 +7,23 @@ from __future__ import annotations
 
 import math
 
-import cv2
-import mujoco
 import numpy as np
 import pytest
 import torch
+from camera_frames import CAM, cube_video, truth_calibration
 from emulated_arm import summary_of
 
 from roarm_lab.cli.play_real import main as play_real
 from roarm_lab.deploy.export import export_policy_package
 from roarm_lab.emulator import Emulator, EmulatorConfig
-from roarm_lab.emulator.twin.camera import CameraRenderer, CameraTruth
-from roarm_lab.emulator.twin.physics import build_twin_model
+from roarm_lab.emulator.twin.camera import CameraTruth
 from roarm_lab.emulator.twin.settings import TwinConfig
-from roarm_lab.emulator.twin.truth import nominal_truth
 from roarm_lab.perception.calibration import CameraCalibration, CameraIntrinsics
 from roarm_lab.runner.run_log import read_steps
 from roarm_lab.sim_mujoco.env import MujocoTaskEnv
-from roarm_lab.sim_mujoco.scene import OBJECT_BODY
 from roarm_lab.training.policy import runner_cfg
 
 pytestmark = pytest.mark.pty
-CAM = CameraTruth()
 CUBE = (0.22, 0.04, 0.3)
 TARGET = ("--target", "0.22", "0.04", "0.12")
 
@@ -53,26 +48,7 @@ def pickplace_package(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def calib(tmp_path_factory):
-    cal = CameraCalibration(CameraIntrinsics(CAM.width, CAM.height, CAM.matrix(), np.zeros(5)),
-                            CAM.world_from_camera(), "truth")
-    return cal.save(tmp_path_factory.mktemp("cal") / "camera.json")
-
-
-def video(path, cube, seconds: float, fps: float = 15.0):
-    """A video file of the twin camera's view with the cube at (x, y, yaw)."""
-    model = build_twin_model(nominal_truth(), 1000.0, CAM)
-    renderer = CameraRenderer(model, CAM)
-    q = mujoco.MjData(model).qpos.copy()
-    a = model.jnt_qposadr[model.body(OBJECT_BODY).jntadr[0]]
-    x, y, yaw = cube
-    q[a:a + 7] = [x, y, 0.015, math.cos(yaw / 2), 0, 0, math.sin(yaw / 2)]
-    frame = renderer.render(q)
-    renderer.close()
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (CAM.width, CAM.height))
-    for _ in range(int(seconds * fps)):
-        out.write(frame)
-    out.release()
-    return path
+    return truth_calibration(tmp_path_factory.mktemp("cal") / "camera.json")
 
 
 def play(emu, package, log, *extra, duration=3.0):
@@ -83,7 +59,7 @@ def play(emu, package, log, *extra, duration=3.0):
 
 def test_a_cube_the_camera_stops_seeing_holds_the_arm_and_stops_the_run(lift_package, calib, emu, tmp_path,
                                                                        capsys):
-    src = video(tmp_path / "cube.avi", CUBE, seconds=3.0)
+    src = cube_video(tmp_path / "cube.avi", CUBE, seconds=3.0)
     code = play(emu, lift_package, tmp_path / "log", "--camera", str(src), "--camera-calib", str(calib),
                 "--cube-max-age", "0.3", duration=30.0)
     assert code == 1
@@ -106,11 +82,11 @@ def test_bad_camera_input_is_refused_before_the_port_is_opened(lift_package, cal
                 str(calib)) == 2
     assert "no such file" in capsys.readouterr().err
     other = CameraCalibration(CameraIntrinsics(1280, 720, CAM.matrix(), np.zeros(5)), CAM.world_from_camera())
-    src = video(tmp_path / "cube.avi", CUBE, seconds=1.0)
+    src = cube_video(tmp_path / "cube.avi", CUBE, seconds=1.0)
     assert play(emu, lift_package, tmp_path / "b", "--camera", str(src), "--camera-calib",
                 str(other.save(tmp_path / "hd.json"))) == 2
     assert "640x480 frames but the calibration is for 1280x720" in capsys.readouterr().err
-    away = video(tmp_path / "away.avi", (-0.3, 0.4, 0.0), seconds=4.0)
+    away = cube_video(tmp_path / "away.avi", (-0.3, 0.4, 0.0), seconds=4.0)
     assert play(emu, lift_package, tmp_path / "c", "--camera", str(away), "--camera-calib", str(calib)) == 2
     assert "does not see the cube" in capsys.readouterr().err
     assert play(emu, lift_package, tmp_path / "d", "--camera", str(src), "--object", "0.2", "0", "0.015",
@@ -149,7 +125,7 @@ def test_record_stores_the_camera_frames_and_the_cube_each_step_used(lift_packag
 
     from roarm_lab.lerobot_io.dataset_features import environment_state_values
 
-    src = video(tmp_path / "cube.avi", CUBE, seconds=4.0)
+    src = cube_video(tmp_path / "cube.avi", CUBE, seconds=4.0)
     root = tmp_path / "dataset"
     assert play(emu, lift_package, tmp_path / "log", "--camera", str(src), "--camera-calib", str(calib),
                 "--record", str(root), duration=1.0) == 0
