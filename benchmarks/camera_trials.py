@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from twin_processes import stop_twin
 
 from roarm_lab import kinematics
 from roarm_lab.tasks import scene as task_scene
@@ -61,14 +62,6 @@ def start_twin(out: Path, *args: str) -> tuple[subprocess.Popen, str, str]:
         time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"the twin did not start; see {out}")
-
-
-def stop_twin(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def run(cmd: list[str], log: Path) -> int:

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from twin_processes import stop_twin
 
 from roarm_lab import kinematics
 from roarm_lab.description.firmware_units import RAD_PER_STEP
@@ -51,14 +52,6 @@ def start_twin(truth: Path, log: Path, out: Path) -> tuple[subprocess.Popen, str
         time.sleep(0.2)
     proc.kill()
     raise SystemExit(f"the twin did not start; see {out}")
-
-
-def stop_twin(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def run_loop(port: str, loop_dir: Path, checkpoint: Path, rounds: int, extra: list[str], out: Path) -> int:
