@@ -38,6 +38,14 @@ def matrix_to_quat_wxyz(m: np.ndarray) -> np.ndarray:
     return -q if q[0] < 0 else q
 
 
+def quat_wxyz_to_matrix(q) -> np.ndarray:
+    """The rotation matrix of a unit quaternion (w, x, y, z): the inverse of :func:`matrix_to_quat_wxyz`."""
+    w, x, y, z = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
 def homogeneous(rotation: np.ndarray, translation) -> np.ndarray:
     m = np.eye(4)
     m[:3, :3] = rotation

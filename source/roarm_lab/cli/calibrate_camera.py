@@ -151,9 +151,10 @@ def _hand_eye(args, camera, base: CameraCalibration) -> CameraCalibration:
         poses = hand_eye_poses(args.poses, gripper=float(start[5]))
         try:
             for k, q in enumerate(poses):
-                fb = move_and_wait(arm, q, speed_rad_s=args.speed)
+                move_and_wait(arm, q, speed_rad_s=args.speed)
                 time.sleep(0.3)  # let the picture settle too
-                frame = camera.wait_frame(camera.newest().seq if camera.newest() else 0, 5.0)
+                newest = camera.newest()
+                frame = camera.wait_frame(newest.seq if newest else 0, 5.0)
                 fb = arm.fresh().feedback
                 samples.append(HandEyeSample(np.asarray(fb.q_model), frame.image))
                 print(f"[roarm-lab] pose {k + 1}/{len(poses)}", flush=True)

@@ -95,20 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         task = loop_task(args.task)
     except ValueError as e:
         return _error(str(e))
-    camera = None
-    if getattr(task, "needs_camera", False):
-        if args.cube_camera is None or args.camera_calib is None:
-            return _error(f"{args.task} sees the cube with a calibrated camera: give --camera SRC --camera-calib "
-                          "FILE (docs/camera.md)")
-        if args.touch_points:
-            return _error(f"{args.task}: no table touches (--touch-points 0): the cube may stand where the probe "
-                          "touches")
-        args.touch_points = 0
-        camera = CameraOptions(args.cube_camera, args.camera_calib, args.cube_max_age, args.camera_fps)
-    elif args.cube_camera is not None:
-        return _error(f"{args.task} has no cube: drop --camera")
-    if args.touch_points is None:
-        args.touch_points = 8
+    if (args.cube_camera is None) != (args.camera_calib is None):
+        return _error("the cube camera needs both --camera SRC and --camera-calib FILE")
+    camera = None if args.cube_camera is None else CameraOptions(args.cube_camera, args.camera_calib,
+                                                                 args.cube_max_age, args.camera_fps)
+    if args.touch_points is None:  # the loop refuses touches where a cube may stand
+        args.touch_points = 0 if getattr(task, "needs_camera", False) else 8
     for name in ("rounds", "finetune_iterations"):
         if getattr(args, name) < 0:
             return _error(f"--{name.replace('_', '-')} must be >= 0")
@@ -137,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
                           clamp_allowance=args.clamp_allowance, excitation_s=args.excitation_s,
                           touch_points=args.touch_points, fit=fit, camera=camera,
                           threads=args.threads, **extra)
-    return ImprovementLoop(options).run()
+    try:
+        loop = ImprovementLoop(options)
+    except ValueError as e:  # options the loop refuses for its task (the cube camera, touches)
+        return _error(str(e))
+    return loop.run()
 
 
 if __name__ == "__main__":

@@ -101,9 +101,15 @@ class ImprovementLoop:
         self.echo = echo
         self.warn = warn or (lambda s: print(s, file=sys.stderr, flush=True))
         self.task: LoopTask = loop_task(options.task)
-        if getattr(self.task, "needs_camera", False) and (options.camera is None or options.touch_points):
-            raise ValueError(f"{options.task} needs the cube camera (--camera SRC --camera-calib FILE) and no table "
-                             "touches (--touch-points 0: the cube may stand where the probe touches)")
+        if getattr(self.task, "needs_camera", False):
+            if options.camera is None:
+                raise ValueError(f"{options.task} sees the cube with a calibrated camera: give --camera SRC "
+                                 "--camera-calib FILE (docs/camera.md)")
+            if options.touch_points:
+                raise ValueError(f"{options.task}: no table touches (--touch-points 0): the cube may stand where the "
+                                 "probe touches")
+        elif options.camera is not None:
+            raise ValueError(f"{options.task} has no cube: drop --camera")
         self.layout = Layout(options.workdir)
         self.play_fn = play_fn or (lambda opts: play(opts, echo=self._runner_echo, warn=self.warn))
         self.episodes: list[dict[str, Any]] = []

@@ -26,6 +26,7 @@ import numpy as np
 from roarm_lab import kinematics
 from roarm_lab.perception import markers
 from roarm_lab.perception.errors import PerceptionError
+from roarm_lab.spatial import homogeneous
 
 CALIBRATION_SCHEMA = "roarm-lab/camera-calibration/1"
 MIN_INTRINSIC_FRAMES = 8
@@ -75,6 +76,13 @@ class CameraIntrinsics:
     rms_px: float | None = None  # the calibration's reprojection RMS
     frames: int | None = None
 
+    def check_size(self, width: int, height: int) -> None:
+        """PerceptionError unless frames of ``width`` x ``height`` are what these intrinsics were calibrated at."""
+        if (width, height) != (self.width, self.height):
+            raise PerceptionError(f"the camera gives {width}x{height} frames but the calibration is for "
+                                  f"{self.width}x{self.height}: calibrate this camera at this size "
+                                  "(calibrate_camera.py intrinsics, then extrinsics)")
+
     def to_dict(self) -> dict:
         return {"width": self.width, "height": self.height, "matrix": np.asarray(self.matrix).tolist(),
                 "distortion": np.asarray(self.distortion).ravel().tolist(), "rms_px": self.rms_px,
@@ -98,11 +106,7 @@ class CameraCalibration:
     details: dict = field(default_factory=dict)  # what the method found besides (e.g. the gripper marker's pose)
 
     def check_size(self, width: int, height: int) -> None:
-        i = self.intrinsics
-        if (width, height) != (i.width, i.height):
-            raise PerceptionError(f"the camera gives {width}x{height} frames but the calibration is for "
-                                  f"{i.width}x{i.height}: calibrate this camera at this size "
-                                  "(calibrate_camera.py intrinsics, then extrinsics)")
+        self.intrinsics.check_size(width, height)
 
     def require_extrinsics(self) -> np.ndarray:
         if self.world_from_camera is None:
@@ -143,10 +147,8 @@ class CameraCalibration:
 
 
 def pose_matrix(rvec, tvec) -> np.ndarray:
-    m = np.eye(4)
-    m[:3, :3] = cv2.Rodrigues(np.asarray(rvec, dtype=np.float64).reshape(3))[0]
-    m[:3, 3] = np.asarray(tvec, dtype=np.float64).reshape(3)
-    return m
+    """4x4 pose of OpenCV's rotation vector and translation."""
+    return _rt(cv2.Rodrigues(np.asarray(rvec, dtype=np.float64).reshape(3))[0], tvec)
 
 
 def invert(pose: np.ndarray) -> np.ndarray:
@@ -306,10 +308,8 @@ def hand_eye_from_corners(world_from_link: Sequence[np.ndarray], corners: Sequen
 
 
 def _rt(r, t) -> np.ndarray:
-    m = np.eye(4)
-    m[:3, :3] = np.asarray(r, dtype=np.float64)
-    m[:3, 3] = np.asarray(t, dtype=np.float64).reshape(3)
-    return m
+    """:func:`spatial.homogeneous` of OpenCV's (3, 1) translations too."""
+    return homogeneous(np.asarray(r, dtype=np.float64), np.asarray(t, dtype=np.float64).reshape(3))
 
 
 def _refine_hand_eye(camera_from_world, link_from_marker, world_from_link, image, local, intrinsics):
@@ -342,9 +342,7 @@ def _refine_hand_eye(camera_from_world, link_from_marker, world_from_link, image
 
 def _check_frame(frame: np.ndarray, intrinsics: CameraIntrinsics) -> None:
     h, w = frame.shape[:2]
-    if (w, h) != (intrinsics.width, intrinsics.height):
-        raise PerceptionError(f"a {w}x{h} frame, but the intrinsics are for {intrinsics.width}x{intrinsics.height}: "
-                              "calibrate this camera at this size")
+    intrinsics.check_size(w, h)
 
 
 def pose_error(estimated: np.ndarray, truth: np.ndarray) -> tuple[float, float]:

@@ -27,7 +27,7 @@ from roarm_lab.perception.calibration import (
     marker_detector,
     solve_pose,
 )
-from roarm_lab.spatial import matrix_to_quat_wxyz
+from roarm_lab.spatial import homogeneous, matrix_to_quat_wxyz, quat_wxyz_to_matrix
 from roarm_lab.tasks.scene import CUBE_REST_Z
 
 #: a fit whose corners miss by more than this (px, RMS) is not the cube (a marker misread, a partial occlusion)
@@ -105,8 +105,7 @@ class CubeDetector:
         if pose[2, 3] < CUBE_REST_Z - BELOW_TABLE_M:
             pose, limit = None, RESTING_RMS_PX  # through the table: a misread, unless the resting fit explains it
         if self.resting_prior:
-            rested = _fit_resting(obj, img, self.calibration.intrinsics, self.world_from_camera,
-                                  None if pose is None else pose)
+            rested = _fit_resting(obj, img, self.calibration.intrinsics, self.world_from_camera, pose)
             if rested is not None and rested[1] <= limit:
                 pose, rms = rested
         if pose is None:
@@ -216,7 +215,7 @@ class CubeTracker:
                 position, rotation = obs.position, obs.rotation
             else:
                 position = est.position + cfg.blend * (obs.position - est.position)
-                rotation = _blend_rotation(_quat_matrix(est.quat_wxyz), obs.rotation, cfg.blend)
+                rotation = _blend_rotation(quat_wxyz_to_matrix(est.quat_wxyz), obs.rotation, cfg.blend)
             self._estimate = CubeEstimate(position, matrix_to_quat_wxyz(rotation), folded_yaw(rotation),
                                           obs.confidence, frame_time, obs.markers)
             return self._estimate
@@ -224,17 +223,6 @@ class CubeTracker:
     def estimate(self) -> CubeEstimate | None:
         with self._lock:
             return self._estimate
-
-    def reset(self) -> None:
-        with self._lock:
-            self._estimate, self._pending = None, None
-
-
-def _quat_matrix(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
 
 
 def _blend_rotation(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
@@ -312,7 +300,4 @@ class CubeInHand:
 
 
 def estimate_pose(estimate: CubeEstimate) -> np.ndarray:
-    m = np.eye(4)
-    m[:3, :3] = _quat_matrix(estimate.quat_wxyz)
-    m[:3, 3] = estimate.position
-    return m
+    return homogeneous(quat_wxyz_to_matrix(estimate.quat_wxyz), estimate.position)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from roarm_lab.spatial import homogeneous, rpy_matrix
 from roarm_lab.tasks.scene import CUBE_SIZE
 
 DICTIONARY_ID = cv2.aruco.DICT_4X4_50
@@ -94,11 +95,7 @@ def table_board_corners(marker_id: int) -> np.ndarray:
 
 def planar_pose(x: float, y: float, yaw: float, z: float = 0.0) -> np.ndarray:
     """4x4 pose of a frame at (x, y, z) turned by ``yaw`` about the world z axis."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    m = np.eye(4)
-    m[:2, :2] = [[c, -s], [s, c]]
-    m[:3, 3] = x, y, z
-    return m
+    return homogeneous(rpy_matrix((0.0, 0.0, yaw)), (x, y, z))
 
 
 def charuco_board() -> cv2.aruco.CharucoBoard:

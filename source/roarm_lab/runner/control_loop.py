@@ -27,7 +27,7 @@ from roarm_lab.driver.protocol.commands import MoveJoints
 from roarm_lab.driver.safety import SafetyLayer
 from roarm_lab.runner.errors import PolicyOutputError
 from roarm_lab.runner.feedback_tracker import FeedbackTracker
-from roarm_lab.runner.objects import CubeLostError, FixedObject, ObjectPose
+from roarm_lab.runner.objects import CameraObject, CubeLostError, FixedObject, ObjectPose
 from roarm_lab.runner.policy import ArmObservation, Policy
 from roarm_lab.runner.run_log import RunLog, StepRecord
 from roarm_lab.runner.scheduler import RateScheduler
@@ -72,12 +72,12 @@ class ControlLoop:
 
     def __init__(self, link: FeedbackTracker, policy: Policy, command: Sequence[float], safety: SafetyLayer,
                  config: LoopConfig = LoopConfig(), *, log: RunLog | None = None, stop: StopRequest | None = None,
-                 objects=None, clock: Callable[[], float] = time.monotonic):
-        """``objects``: where the cube is for object tasks (:mod:`.objects`; a sequence is a fixed position)."""
+                 objects: FixedObject | CameraObject | None = None, clock: Callable[[], float] = time.monotonic):
+        """``objects``: where the cube is for object tasks (:mod:`.objects`)."""
         self.link, self.policy, self.safety, self.config = link, policy, safety, config
         self.command = np.asarray(command, dtype=np.float64)
         self.log, self.stop = log, stop or StopRequest()
-        self.objects = FixedObject(objects) if objects is not None and not hasattr(objects, "pose") else objects
+        self.objects = objects
         self._clock = clock
         self._nonfinite_streak = 0
         self.stats = LoopStats()

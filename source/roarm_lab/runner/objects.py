@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from roarm_lab.perception.cube import CubeInHand, estimate_pose
+from roarm_lab.perception.cube import CubeInHand, estimate_pose, folded_yaw, yaw_quat_wxyz
 from roarm_lab.runner.errors import RunnerError
 from roarm_lab.spatial import matrix_to_quat_wxyz
 
@@ -43,8 +43,7 @@ class FixedObject:
     """``--object X Y Z``: a cube that never moves (turned ``yaw`` rad about z; default 0)."""
 
     def __init__(self, position, yaw: float = 0.0):
-        quat = np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
-        self.pose_ = ObjectPose(np.asarray(position, dtype=np.float64), quat, yaw)
+        self.pose_ = ObjectPose(np.asarray(position, dtype=np.float64), yaw_quat_wxyz(yaw), yaw)
 
     def pose(self, now: float, q=None) -> ObjectPose:
         return self.pose_
@@ -75,11 +74,8 @@ class CameraObject:
         if not options.max_age_s > 0:
             raise ValueError(f"the cube's maximum age must be > 0 s, got {options.max_age_s}")
         self.options, self._clock = options, clock
-        calibration = CameraCalibration.load(options.calibration)
-        calibration.require_extrinsics()
-        self.camera = CubeCamera(options.source, calibration, options.fps)
+        self.camera = CubeCamera(options.source, CameraCalibration.load(options.calibration), options.fps)
         self.hand = CubeInHand()
-        self.lost = 0
         self.sources: dict[str, int] = {}
         self._frames_dir = frames_dir
         if frames_dir is not None:
@@ -106,8 +102,6 @@ class CameraObject:
     def pose(self, now: float, q=None) -> ObjectPose:
         """The cube now; with the measured joints ``q`` a cube held in the jaws moves with the hand
         (:class:`~roarm_lab.perception.cube.CubeInHand`)."""
-        from roarm_lab.perception.cube import folded_yaw
-
         cam = self.camera
         if cam.error is not None:
             raise CubeLostError(f"the camera stopped: {cam.error}")
@@ -118,7 +112,6 @@ class CameraObject:
         else:
             found = self.hand.follow(q, est, now, limit)
         if found is None:
-            self.lost += 1
             seen = "never" if est is None else f"{est.age(now):.2f} s ago"
             raise CubeLostError(f"the camera last saw the cube {seen} (limit {limit:g} s"
                                 + (", the camera gives no frames" if cam.source.ended else "") + ")")

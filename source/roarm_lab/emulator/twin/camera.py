@@ -23,6 +23,7 @@ import numpy as np
 
 from roarm_lab.emulator.errors import EmulatorError
 from roarm_lab.perception import markers
+from roarm_lab.spatial import homogeneous, matrix_to_quat_wxyz, rpy_matrix
 from roarm_lab.tasks import scene as task_scene
 
 CAMERA_NAME = "twin_camera"
@@ -64,12 +65,8 @@ class CameraTruth:
             raise EmulatorError("the camera looks straight up or down: give a lookat off its vertical")
         x /= np.linalg.norm(x)
         y = np.cross(z, x)
-        r = np.stack([x, y, z], axis=1)
-        c, s = math.cos(math.radians(self.roll_deg)), math.sin(math.radians(self.roll_deg))
-        r = r @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
-        m = np.eye(4)
-        m[:3, :3], m[:3, 3] = r, p
-        return m
+        r = np.stack([x, y, z], axis=1) @ rpy_matrix((0.0, 0.0, math.radians(self.roll_deg)))
+        return homogeneous(r, p)
 
     def matrix(self) -> np.ndarray:
         """The pinhole camera matrix of the render (square pixels, principal point at the image centre)."""
@@ -105,9 +102,7 @@ def _add_plate(spec: mujoco.MjSpec, body: mujoco.MjsBody, name: str, image: np.n
     mat.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = name
     u, v = np.asarray(right, float), np.asarray(up, float)
     n = np.cross(u, v)
-    rot = np.stack([u, v, n], axis=1)
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, rot.ravel())
+    quat = matrix_to_quat_wxyz(np.stack([u, v, n], axis=1))
     body.add_geom(name=name, type=mujoco.mjtGeom.mjGEOM_BOX, size=[size[0] / 2, size[1] / 2, PLATE_HALF_THICKNESS],
                   pos=list(np.asarray(center, float)), quat=list(quat), material=name, contype=0, conaffinity=0,
                   mass=0.0, group=1)
@@ -137,8 +132,7 @@ def add_camera_scene(spec: mujoco.MjSpec, camera: CameraTruth, cube_body: str | 
     _add_plate(spec, spec.body(link), "gripper_marker", grip.image, (GRIPPER_PLATE_SIZE, GRIPPER_PLATE_SIZE), center,
                right, up)
     wfc = camera.world_from_camera()
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, (wfc[:3, :3] @ np.diag([1.0, -1.0, -1.0])).ravel())  # MuJoCo cameras look along -z
+    quat = matrix_to_quat_wxyz(wfc[:3, :3] @ np.diag([1.0, -1.0, -1.0]))  # MuJoCo cameras look along -z
     spec.worldbody.add_camera(name=CAMERA_NAME, pos=list(wfc[:3, 3]), quat=list(quat), fovy=camera.fovy_deg)
     if charuco:
         cols, rows = markers.CHARUCO_SQUARES
@@ -167,26 +161,9 @@ def charuco_poses(camera: CameraTruth, seed: int, count: int = 64) -> list[np.nd
         # the board faces the camera (its +z towards the camera: along the camera's -z), then tilts
         tilt_a, tilt_b, spin = (math.radians(rng.uniform(-40, 40)), math.radians(rng.uniform(-40, 40)),
                                 math.radians(rng.uniform(-20, 20)))
-        r = _rot_x(math.pi) @ _rot_x(tilt_a) @ _rot_y(tilt_b) @ _rot_z(spin)
-        m = np.eye(4)
-        m[:3, :3], m[:3, 3] = r, (cx, cy, d)
-        out.append(wfc @ m)
+        r = rpy_matrix((math.pi + tilt_a, 0.0, 0.0)) @ rpy_matrix((0.0, tilt_b, 0.0)) @ rpy_matrix((0.0, 0.0, spin))
+        out.append(wfc @ homogeneous(r, (cx, cy, d)))
     return out
-
-
-def _rot_x(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def _rot_y(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def _rot_z(a):
-    c, s = math.cos(a), math.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
 class CameraRenderer:
@@ -205,9 +182,8 @@ class CameraRenderer:
             if board_pose is None:
                 self.data.mocap_pos[self._mocap] = (0.0, 0.0, -1.0)  # under the table
             else:
-                quat = np.zeros(4)
-                mujoco.mju_mat2Quat(quat, np.ascontiguousarray(board_pose[:3, :3]).ravel())
-                self.data.mocap_pos[self._mocap], self.data.mocap_quat[self._mocap] = board_pose[:3, 3], quat
+                self.data.mocap_pos[self._mocap] = board_pose[:3, 3]
+                self.data.mocap_quat[self._mocap] = matrix_to_quat_wxyz(board_pose[:3, :3])
         mujoco.mj_kinematics(self.model, self.data)
         mujoco.mj_camlight(self.model, self.data)
         self._renderer.update_scene(self.data, CAMERA_NAME)
