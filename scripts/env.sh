@@ -47,6 +47,11 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.roarm-lab-stamp" 2>/dev/null)
   "$VENV/bin/python" -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored: it is neither" >&2)
   "$VENV/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[dev]" \
     "${PLUGINS[@]/#/--editable=}" 2> >(grep -v "is ignored: it is neither" >&2)
+  # PhysX without Isaac Sim (Isaac Lab's OvPhysX backend, the `physx` preset kit-less): the versions isaaclab[ovphysx]
+  # 3.0.0 pins, installed without their dependencies because ovphysx declares packaging<24 while Isaac Lab's stack
+  # pins packaging 25 (Isaac Lab's own images override that requirement the same way; ovphysx runs with 25).
+  "$VENV/bin/python" -m pip install --quiet --no-deps ovphysx==0.6.4.72118723 ovstage==0.2.1.385922 \
+    2> >(grep -v "is ignored: it is neither" >&2)
   stamp > "$VENV/.roarm-lab-stamp"
 fi
 

@@ -58,10 +58,11 @@ def _stats(x: torch.Tensor) -> dict[str, float]:
 def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes: int = 1000, seed: int = 0,
              nthread: int = 2, cfg: TaskCfg | None = None,
              on_step: Callable[[object], None] | None = None, backend: str = "mujoco",
-             device: str = "cpu") -> EvalResult:
+             device: str = "cpu", physics: str = "newton_mjwarp") -> EvalResult:
     """Run ``episodes`` environments until each finished its first episode; ``policy`` maps the policy
-    observation (N, k) to actions (N, 6). ``backend="isaaclab"`` runs Isaac Lab kit-less (Newton) on ``device``;
-    ``nthread`` is MuJoCo's. ``on_step`` is called with the env after every step (viewers)."""
+    observation (N, k) to actions (N, 6). ``backend="isaaclab"`` runs Isaac Lab kit-less on ``device`` with the
+    ``physics`` preset (``newton_mjwarp`` or ``physx``: :mod:`roarm_lab.isaaclab.physics`); ``nthread`` is MuJoCo's.
+    ``on_step`` is called with the env after every step (viewers)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     spec = get_task(task)
@@ -71,7 +72,7 @@ def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes
         return run_episodes(task, env, policy, on_step)
     from roarm_lab.isaaclab.vec_env import make_vec_env
 
-    env, _ = make_vec_env(task, episodes, EVAL_SEED_OFFSET + seed, device=device, task_cfg=cfg)
+    env, _ = make_vec_env(task, episodes, EVAL_SEED_OFFSET + seed, device=device, physics=physics, task_cfg=cfg)
     try:
         return run_episodes(task, env, policy, on_step)
     finally:

@@ -34,7 +34,7 @@ def test_env_cfg_passes_the_task_cfgs_profile_to_the_robot():
 
     import roarm_lab.isaaclab  # noqa: F401 (registers the tasks)
     from roarm_lab.isaaclab.env_cfg import RoArmLiftEnvCfg
-    from roarm_lab.isaaclab.robot_cfg import NEWTON_ROOT_POS, SERVO_GROUP
+    from roarm_lab.isaaclab.robot_cfg import ROOT_POS, SERVO_GROUP
     from roarm_lab.tasks.lift import LiftCfg
 
     profile = measured_profile()
@@ -44,11 +44,11 @@ def test_env_cfg_passes_the_task_cfgs_profile_to_the_robot():
     assert servos.stiffness == dict(zip(JOINT_NAMES, profile.values("stiffness"), strict=True))
     assert servos.viscous_friction == dict(zip(JOINT_NAMES, profile.values("damping"), strict=True))
     assert cfg.commands.task.task_cfg.robot_profile == profile
-    # a parsed config (presets resolved) gets the profile through set_task_cfg and keeps its resolved root pose
+    # a parsed config (presets resolved) gets the profile through set_task_cfg and keeps its root pose
     parsed = parse_env_cfg("RoArm-Reach", device="cpu", num_envs=2)
     assert parsed.scene.robot.actuators[SERVO_GROUP].stiffness == {d.joint: d.stiffness for d in DRIVES}
     parsed.set_task_cfg(parsed.task_cfg.with_robot_profile(profile))
     assert parsed.scene.robot.actuators[SERVO_GROUP].stiffness == servos.stiffness
-    assert tuple(parsed.scene.robot.init_state.pos) == NEWTON_ROOT_POS
+    assert tuple(parsed.scene.robot.init_state.pos) == ROOT_POS
     # a fresh config is nominal again: the profile did not leak into the shared robot config
     assert RoArmLiftEnvCfg().scene.robot.actuators[SERVO_GROUP].stiffness == {d.joint: d.stiffness for d in DRIVES}

@@ -1,9 +1,11 @@
-"""The Isaac Lab backend, kit-less on the CPU (Newton / MuJoCo-Warp): each task builds, resets and steps; its
-observation, action, reward and termination terms are the TaskSpec's, in the MuJoCo env's order and sizes; the
-first episodes of a seed are the MuJoCo env's; the scene agrees with the FK the ArmState uses.
+"""The Isaac Lab backend, kit-less on the CPU, on both physics presets: Newton (MuJoCo-Warp) and PhysX (OvPhysX,
+PhysX without Isaac Sim). Each task builds, resets, steps and trains a PPO iteration; its observation, action,
+reward and termination terms are the TaskSpec's, in the MuJoCo env's order and sizes (so the same on every
+backend); the first episodes of a seed are the MuJoCo env's; rewards are the spec's reward of the ArmState; the
+scene agrees with the FK the ArmState uses; the randomized physics values reach the simulation.
 
-One 2-env environment per task is shared by the tests of that task (Isaac Lab runs one simulation per process,
-so each is closed before the next task's is built). The first run compiles Warp kernels (cached afterwards).
+One 2-env environment per task and preset is shared by the tests of that task (Isaac Lab runs one simulation per
+process, so each is closed before the next one is built). The first run compiles Warp kernels (cached afterwards).
 """
 
 from __future__ import annotations
@@ -24,16 +26,24 @@ NUM_ENVS = 2
 pytestmark = [pytest.mark.isaaclab, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module", params=TASK_IDS)
+PHYSICS = ("newton_mjwarp", "physx")
+
+
+@pytest.fixture(scope="module", params=[(t, p) for p in PHYSICS for t in TASK_IDS], ids="-".join)
 def task_env(request):
     from isaaclab_tasks.utils import parse_env_cfg
 
     import roarm_lab.isaaclab  # noqa: F401 (registers the tasks)
+    from roarm_lab.isaaclab.ovphysx_cpu import allow_pinned_host_memory_without_cuda
 
-    cfg = parse_env_cfg(request.param, device="cpu", num_envs=NUM_ENVS)
-    env = gym.make(request.param, cfg=cfg)
+    task_id, physics = request.param
+    allow_pinned_host_memory_without_cuda()
+    cfg = parse_env_cfg(task_id, device="cpu", num_envs=NUM_ENVS, overrides=[f"presets={physics}"])
+    env = gym.make(task_id, cfg=cfg)
     env.reset()
-    yield request.param, env.unwrapped
+    engine = type(env.unwrapped.sim.cfg.physics).__name__  # the preset as resolved (no Kit: OvPhysX for physx)
+    assert engine == {"newton_mjwarp": "NewtonCfg", "physx": "OvPhysxCfg"}[physics], engine
+    yield task_id, env.unwrapped
     env.close()
 
 
@@ -182,6 +192,26 @@ def test_physics_randomization_reaches_the_simulation(task_env):
     torch.testing.assert_close(mass_ratio, p["link_mass_scale"][:, None].expand_as(mass_ratio))
     if task.cube is not None:
         torch.testing.assert_close(task.cube.data.body_mass.torch[:, 0], p["object_mass"])
+
+
+def test_one_ppo_iteration_trains_the_task(task_env):
+    """rsl-rl's runner on the env as train.py wraps it: one iteration collects a rollout of every env and updates
+    the actor (its weights change) with finite losses."""
+    from rsl_rl.runners import OnPolicyRunner
+
+    from roarm_lab.isaaclab.vec_env import RoArmVecEnv
+    from roarm_lab.training.policy import runner_cfg
+
+    task_id, env = task_env
+    cfg = runner_cfg(task_id)
+    cfg.num_steps_per_env = 8
+    vec_env = RoArmVecEnv(env)
+    runner = OnPolicyRunner(vec_env, cfg.to_dict(), log_dir=None, device="cpu")
+    before = [p.detach().clone() for p in runner.alg.actor.parameters()]
+    runner.learn(num_learning_iterations=1)
+    after = list(runner.alg.actor.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    assert all(torch.isfinite(p).all() for p in after)
 
 
 def test_train_script_runs_isaac_lab_kit_less_and_its_checkpoint_loads_for_mujoco(tmp_path):

@@ -138,9 +138,24 @@ def test_isaac_lab_only_options_are_refused_elsewhere(tmp_path):
                  "--log_root", tmp_path)
     assert video.returncode == 2 and "Isaac Lab options" in video.stderr
     if not launcher.isaac_sim_installed():
-        physx = _run(*TRAIN, "--task", "RoArm-Reach", "--backend", "isaaclab", "--physics",
-                     "physx", "--log_root", tmp_path)
-        assert physx.returncode == 2 and "needs Isaac Sim" in physx.stderr
+        video = _run(*TRAIN, "--task", "RoArm-Reach", "--backend", "isaaclab", "--video", "--log_root", tmp_path)
+        assert video.returncode == 2 and "needs Isaac Sim" in video.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.isaaclab
+def test_physx_preset_trains_kit_less_on_ovphysx(tmp_path):
+    """Without Isaac Sim, --physics physx runs in train.py itself on OvPhysX (no hand-off to Isaac Lab's launcher)."""
+    if launcher.isaac_sim_installed():
+        pytest.skip("with Isaac Sim installed the physx preset is Isaac Sim's PhysX, run by Isaac Lab's launcher")
+    result = _run(*TRAIN, "--task", "RoArm-Lift", "--backend", "isaaclab", "--physics", "physx", "--num_envs", "4",
+                  "--max_iterations", "1", "--warm_start", "none", "--log_root", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "hand-off" not in result.stdout
+    run = next((tmp_path / "RoArm-Lift").iterdir())
+    params = yaml.safe_load((run / "params" / "env.yaml").read_text())
+    assert params["backend"] == "isaaclab" and params["physics"] == "physx"
+    assert sorted(p.name for p in run.glob("model_*.pt")) == ["model_0.pt"]
 
 
 def test_run_directory_layout(tmp_path):

@@ -1,14 +1,16 @@
 """Evaluate a trained RoArm policy on held-out seeds (MuJoCo or Isaac Lab), optionally in the MuJoCo viewer.
 
     python scripts/play.py --task RoArm-Reach --checkpoint logs/rsl_rl/RoArm-Reach/<run>/model_299.pt
-                           [--backend mujoco|isaaclab] [--episodes 1000] [--seed 0] [--viewer]
+                           [--backend mujoco|isaaclab [--physics newton_mjwarp|physx]] [--episodes 1000]
+                           [--seed 0] [--viewer]
                            [--export policy.onnx] [--robot_profile FILE]
 
 Prints the success rate, the task's error statistics (median/mean/p90/max) and episode stats. ``--backend
-isaaclab`` evaluates in Isaac Lab kit-less (Newton physics; ``--device cuda:0`` on a GPU), on the same held-out
-episodes as MuJoCo for the same seed. ``--viewer`` (MuJoCo only) shows environment 0 in MuJoCo's passive viewer
-where a display exists. ``--export`` then writes the evaluated
-checkpoint as an ONNX policy package (``scripts/export_onnx.py``), its metadata holding the success rate.
+isaaclab`` evaluates in Isaac Lab kit-less (``--physics newton_mjwarp``, the default, or ``physx``: OvPhysX without
+Isaac Sim; ``--device cuda:0`` on a GPU), on the same held-out episodes as MuJoCo for the same seed.
+``--viewer`` (MuJoCo only) shows environment 0 in MuJoCo's passive viewer where a display exists. ``--export``
+then writes the evaluated checkpoint as an ONNX policy package (``scripts/export_onnx.py``), its metadata holding
+the success rate.
 The simulated arm is the run's robot profile (``robot_profile.yaml`` next to the checkpoint, written by ``train.py
 --robot_profile``), or the nominal description for runs without one; ``--robot_profile FILE`` evaluates a run of
 the nominal description on a profile's arm, and must match the run's profile where it has one.
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--backend", default="mujoco", choices=("mujoco", "isaaclab"))
     parser.add_argument("--device", default="cpu", help="Isaac Lab's simulation device")
+    parser.add_argument("--physics", choices=("newton_mjwarp", "physx"), default=None,
+                        help="Isaac Lab's physics preset (default newton_mjwarp; physx: OvPhysX kit-less)")
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
@@ -71,9 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.viewer and args.backend != "mujoco":
         print("error: --viewer shows the MuJoCo backend only", file=sys.stderr)
         return 2
-    if args.device != "cpu" and args.backend != "isaaclab":
-        print("error: --device is for --backend isaaclab (MuJoCo runs on the CPU)", file=sys.stderr)
+    if (args.device != "cpu" or args.physics) and args.backend != "isaaclab":
+        print("error: --device and --physics are for --backend isaaclab (MuJoCo runs on the CPU)", file=sys.stderr)
         return 2
+    physics = args.physics or "newton_mjwarp"
+    if args.backend == "isaaclab":
+        from roarm_lab.isaaclab.physics import check_physics
+
+        try:
+            check_physics(physics)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
 
     from roarm_lab.description.robot_profile import RobotProfileError
     from roarm_lab.evaluation import eval_cfg, evaluate
@@ -96,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
     episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
     result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads,
-                      cfg=eval_cfg(args.task, profile), on_step=on_step, backend=args.backend, device=args.device)
+                      cfg=eval_cfg(args.task, profile), on_step=on_step, backend=args.backend, device=args.device,
+                      physics=physics)
     for line in result.lines():
         print(line)
     if viewer_state and "viewer" in viewer_state:
@@ -105,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         from roarm_lab.deploy.checkpoint import training_info
         from roarm_lab.deploy.export import export_policy_package
 
-        evaluation = {"backend": args.backend, "episodes": result.episodes, "seed": args.seed,
+        backend = args.backend if args.backend == "mujoco" else f"isaaclab/{physics}"
+        evaluation = {"backend": backend, "episodes": result.episodes, "seed": args.seed,
                       "success_rate": result.success_rate}
         out = export_policy_package(actor, args.task, args.export, training=training_info(Path(args.checkpoint)),
                                     evaluation=evaluation, robot_profile=profile)

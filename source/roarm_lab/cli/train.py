@@ -5,10 +5,11 @@
                             [--resume --checkpoint PATH] [--warm_start auto|none] [--robot_profile FILE]
 
 The backend defaults to Isaac Lab when a CUDA GPU and Isaac Lab are present, MuJoCo on the CPU otherwise.
-``--backend isaaclab`` runs Isaac Lab kit-less (Newton / MuJoCo-Warp physics), on the CPU too. ``--physics physx``
-(the default when Isaac Sim is installed), ``--video`` and ``--distributed`` hand the run to Isaac Lab's own
-launcher, ``isaaclab train --rl_library rsl_rl`` (``--print_command`` shows that command): it starts Isaac Sim,
-records videos and runs multi-GPU / multi-node training under ``torchrun``. ``--headless`` is accepted for
+``--backend isaaclab`` runs Isaac Lab kit-less, on the CPU too: ``--physics newton_mjwarp`` (Newton / MuJoCo-Warp)
+or ``--physics physx`` (OvPhysX: PhysX without Isaac Sim). Where Isaac Sim is installed, ``physx`` is the default and
+means Isaac Sim's PhysX: that, ``--video`` and ``--distributed`` hand the run to Isaac Lab's own launcher,
+``isaaclab train --rl_library rsl_rl`` (``--print_command`` shows that command): it starts Isaac Sim, records
+videos and runs multi-GPU / multi-node training under ``torchrun``. ``--headless`` is accepted for
 familiarity: everything here runs headless.
 Every task starts by imitating its expert (DAgger; Reach: the analytic IK, Lift/PickPlace: a reactive top-down
 picker). Reach then hands over to PPO with a low exploration std and a few critic-only updates; Lift and PickPlace
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
     isaac = parser.add_argument_group("Isaac Lab")
     isaac.add_argument("--physics", choices=("newton_mjwarp", "physx"), default=None,
-                       help="physics preset (default: physx with Isaac Sim installed, else newton_mjwarp kit-less)")
+                       help="physics preset (default: physx with Isaac Sim installed, else newton_mjwarp); without "
+                            "Isaac Sim both run kit-less (physx as OvPhysX)")
     isaac.add_argument("--headless", action="store_true", help="accepted; runs are always headless")
     isaac.add_argument("--video", action="store_true", help="record videos (Isaac Sim; via isaaclab train)")
     isaac.add_argument("--distributed", action="store_true",
@@ -107,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[roarm-lab] robot profile {profile.name} (hash {profile.hash})")
     if backend == "isaaclab":
         from roarm_lab.isaaclab import launcher
+        from roarm_lab.isaaclab.physics import check_physics
 
         physics = args.physics or launcher.default_physics()
         if launcher.needs_isaaclab_launcher(physics, args.video, args.distributed) or args.print_command:
@@ -124,11 +127,16 @@ def main(argv: list[str] | None = None) -> int:
             print("[roarm-lab] hand-off to Isaac Lab's launcher: " + shlex.join(cmd))
             if args.print_command:
                 return 0
-            problem = launcher.launcher_problem(physics, args.video)
+            problem = launcher.launcher_problem(args.video)
             if problem:
                 print(f"error: {problem}", file=sys.stderr)
                 return 2
             return subprocess.call(cmd)
+        try:
+            check_physics(physics)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     elif args.physics or args.video or args.distributed:
         print("error: --physics, --video and --distributed are Isaac Lab options (--backend isaaclab)", file=sys.stderr)
         return 2
@@ -155,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if backend == "isaaclab":
         from roarm_lab.isaaclab.vec_env import make_vec_env
 
-        env, task_cfg = make_vec_env(args.task, args.num_envs, args.seed, args.device, task_cfg=task_cfg)
+        env, task_cfg = make_vec_env(args.task, args.num_envs, args.seed, args.device, physics=physics,
+                                     task_cfg=task_cfg)
     else:
         env = MujocoTaskEnv(args.task, args.num_envs, cfg=task_cfg, seed=args.seed, nthread=args.threads)
 
@@ -163,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     run.write_agent_params(log_dir, agent_cfg.to_dict())
     if profile is not None:
         run.write_robot_profile(log_dir, profile)
-    run.write_env_params(log_dir, {"task": args.task, "backend": backend, "num_envs": args.num_envs,
+    physics_params = {"physics": physics} if backend == "isaaclab" else {}
+    run.write_env_params(log_dir, {"task": args.task, "backend": backend, **physics_params, "num_envs": args.num_envs,
                                    "commit": git_head(), **asdict(task_cfg),
                                    "robot_profile": run.profile_summary(profile)})
     runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)

@@ -23,13 +23,14 @@ from isaaclab.physics import PhysxAutoCfg
 from isaaclab.utils import configclass
 from isaaclab.utils.noise import UniformNoiseCfg
 from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
+from isaaclab_ov.physics import OvPhysxCfg
 from isaaclab_physx.physics import PhysxCfg
-from isaaclab_tasks.utils import PresetCfg, preset
+from isaaclab_tasks.utils import PresetCfg
 
 from roarm_lab.description import HOME_POSE
 from roarm_lab.isaaclab import env_cfg_class_names, events
 from roarm_lab.isaaclab.actions import JointTargetActionCfg
-from roarm_lab.isaaclab.robot_cfg import NEWTON_ROOT_POS, PHYSX_ROOT_POS, SERVO_GROUP, servo_actuator_cfg
+from roarm_lab.isaaclab.robot_cfg import SERVO_GROUP, servo_actuator_cfg
 from roarm_lab.isaaclab.scene_cfg import ENV_SPACING_M, RoArmCubeSceneCfg, RoArmSceneCfg
 from roarm_lab.isaaclab.task_state import CUBE, TASK_TERM, TaskStateTermCfg
 from roarm_lab.isaaclab.terms import spec_failure, spec_observation, spec_reward
@@ -41,7 +42,8 @@ from roarm_lab.tasks.timing import DECIMATION, PHYSICS_DT
 
 @configclass
 class RoArmPhysicsCfg(PresetCfg):
-    """``newton_mjwarp`` (default; runs without Isaac Sim, on CPU or GPU) or ``physx`` (needs Isaac Sim).
+    """``newton_mjwarp`` (default) or ``physx``: Isaac Sim's PhysX where Kit runs, OvPhysX (PhysX without Isaac Sim)
+    elsewhere (:mod:`roarm_lab.isaaclab.physics`). Both run kit-less on a CPU or a GPU.
 
     The MuJoCo-Warp options are the MuJoCo backend's (:mod:`roarm_lab.sim_mujoco.scene`): elliptic friction cones,
     impratio 10, implicitfast, one solver step per 1/240 s physics step.
@@ -53,7 +55,8 @@ class RoArmPhysicsCfg(PresetCfg):
         use_cuda_graph=True,  # Isaac Lab only captures graphs on CUDA devices
     )
     isaacsim_physx: PhysxCfg = PhysxCfg()
-    physx: PhysxAutoCfg = PhysxAutoCfg(isaacsim_physx=isaacsim_physx)
+    ovphysx: OvPhysxCfg = OvPhysxCfg()
+    physx: PhysxAutoCfg = PhysxAutoCfg(isaacsim_physx=isaacsim_physx, ovphysx=ovphysx)
     default: NewtonCfg = newton_mjwarp
 
 
@@ -163,8 +166,6 @@ class RoArmEnvCfg(ManagerBasedRLEnvCfg):
         self.sim.dt = PHYSICS_DT
         self.sim.render_interval = DECIMATION
         self.sim.physics = RoArmPhysicsCfg()
-        self.scene.robot.init_state.pos = preset(default=NEWTON_ROOT_POS, isaacsim_physx=PHYSX_ROOT_POS,
-                                                 physx=PHYSX_ROOT_POS)
 
     def set_task_cfg(self, task_cfg: TaskCfg) -> None:
         """(Re)build the terms that depend on the task config from ``task_cfg``. Also for a config already parsed
@@ -177,7 +178,7 @@ class RoArmEnvCfg(ManagerBasedRLEnvCfg):
         self.terminations = terminations_cfg(spec, task_cfg)
         self.events = events_cfg(spec, task_cfg)
         self.episode_length_s = task_cfg.episode_length_s
-        # replace() copies the robot config: its other fields (the init state's preset, if resolved) stay
+        # replace() copies the robot config: its other fields (the init state) stay
         self.scene.robot = self.scene.robot.replace(
             actuators={SERVO_GROUP: servo_actuator_cfg(task_cfg.robot_profile)})
 

@@ -1,21 +1,16 @@
 """Hand-off to Isaac Lab's own launcher (``isaaclab train``) for what needs the Isaac Sim app or several GPUs.
 
-``scripts/train.py`` runs Isaac Lab kit-less itself (Newton physics). The PhysX preset, video recording and
-multi-GPU / multi-node training (torch.distributed) go through ``isaaclab train --rl_library rsl_rl``, which
-launches Isaac Sim, records videos and sets up the distributed workers; it finds the RoArm tasks through this
-package's ``isaaclab.tasks`` entry point.
+``scripts/train.py`` runs Isaac Lab kit-less itself: Newton, and PhysX as OvPhysX (:mod:`.physics`). Isaac Sim's
+own PhysX (the ``physx`` preset where Isaac Sim is installed), video recording and multi-GPU / multi-node training
+(torch.distributed) go through ``isaaclab train --rl_library rsl_rl``, which launches Isaac Sim, records videos and
+sets up the distributed workers; it finds the RoArm tasks through this package's ``isaaclab.tasks`` entry point.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
-PHYSICS_PRESETS = ("newton_mjwarp", "physx")
-
-
-def isaac_sim_installed() -> bool:
-    return importlib.util.find_spec("isaacsim") is not None
+from roarm_lab.isaaclab.physics import PHYSICS_PRESETS, isaac_sim_installed
 
 
 def default_physics() -> str:
@@ -23,15 +18,16 @@ def default_physics() -> str:
 
 
 def needs_isaaclab_launcher(physics: str, video: bool, distributed: bool) -> bool:
-    return physics == "physx" or video or distributed
+    """Isaac Sim's PhysX runs under Kit, which Isaac Lab's launcher starts; without Isaac Sim, train.py runs the
+    physx preset itself (OvPhysX)."""
+    return (physics == "physx" and isaac_sim_installed()) or video or distributed
 
 
-def launcher_problem(physics: str, video: bool) -> str | None:
+def launcher_problem(video: bool) -> str | None:
     """Why the hand-off cannot run here, or None."""
-    if (physics == "physx" or video) and not isaac_sim_installed():
-        what = "the PhysX preset" if physics == "physx" else "--video (rendering)"
-        return (f"{what} needs Isaac Sim, which is not installed; install Isaac Lab with Isaac Sim or use "
-                "--physics newton_mjwarp without --video (kit-less)")
+    if video and not isaac_sim_installed():
+        return ("--video (rendering) needs Isaac Sim, which is not installed; install Isaac Lab with Isaac Sim or "
+                "run without --video (kit-less)")
     return None
 
 

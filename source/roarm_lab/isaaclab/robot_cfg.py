@@ -24,13 +24,17 @@ from isaaclab_newton.sim.schemas import NewtonArticulationCfg
 from isaaclab_physx.sim.schemas import PhysxArticulationCfg
 
 from roarm_lab.assets.paths import USD_PATH
-from roarm_lab.description import BASE_MOUNT, DRIVES, HOME_POSE, JOINT_NAMES
+from roarm_lab.description import DRIVES, HOME_POSE, JOINT_NAMES
 from roarm_lab.description.robot_profile import RobotProfile
 from roarm_lab.tasks.mdp.actions import GRIPPER_DEFAULT
 
 SERVO_GROUP = "servos"
 #: The solver's joint effort limit: none beyond the actuator's clamp (the servo model clips only the P term).
 UNCAPPED_EFFORT_NM = 1.0e3
+#: The solver's joint velocity limit: none. The servo model caps speed through its back-EMF (a loaded or
+#: overshooting joint may pass the no-load speed briefly, as in MuJoCo); PhysX would otherwise clamp at the USD's
+#: maxJointVelocity (the no-load speed), which put PhysX's saturated moves 2 cm of TCP behind MuJoCo's.
+UNCAPPED_VELOCITY_RAD_S = 1.0e2
 
 
 def servo_actuator_cfg(profile: RobotProfile | None = None) -> IdealPDActuatorCfg:
@@ -49,17 +53,18 @@ def servo_actuator_cfg(profile: RobotProfile | None = None) -> IdealPDActuatorCf
         damping=0.0,
         actuator_effort_limit={j: by_joint[j].torque_limit for j in JOINT_NAMES},
         joint_effort_limit=UNCAPPED_EFFORT_NM,
+        actuator_velocity_limit={j: by_joint[j].velocity_limit for j in JOINT_NAMES},
+        joint_velocity_limit=UNCAPPED_VELOCITY_RAD_S,
         viscous_friction=per_joint("damping"),
         armature=per_joint("armature"),
         friction=per_joint("friction"),
     )
 
 
-#: The root pose of a fixed-base articulation is the world side of its root joint on Newton (the mount point on
-#: the table top, base_link sits BASE_MOUNT above it) but the root link itself on PhysX. Either way base_link
-#: ends up BASE_MOUNT above the env origin (the task configs select PHYSX_ROOT_POS with the physx presets).
-NEWTON_ROOT_POS = (0.0, 0.0, 0.0)
-PHYSX_ROOT_POS = BASE_MOUNT.xyz
+#: The articulation's root prim stays at the env origin: the USD's fixed root joint puts base_link BASE_MOUNT above
+#: it (the mount point on the table top). Newton and OvPhysX both read it so (tests/isaaclab: the scene's link
+#: positions against the FK, on both); Isaac Sim's PhysX parses the same USD with the same PhysX (not run here).
+ROOT_POS = (0.0, 0.0, 0.0)
 
 #: Firmware home (hardware §3.2) with the gripper at the action default, i.e. what a zero action commands.
 INIT_JOINT_POS = {**dict(zip(JOINT_NAMES, HOME_POSE, strict=True)), "gripper": GRIPPER_DEFAULT}
@@ -74,7 +79,7 @@ ROARM_M3_PRO_CFG = ArticulationCfg(
             NewtonArticulationCfg(self_collision_enabled=False),
         ],
     ),
-    init_state=ArticulationCfg.InitialStateCfg(pos=NEWTON_ROOT_POS, joint_pos=INIT_JOINT_POS),
+    init_state=ArticulationCfg.InitialStateCfg(pos=ROOT_POS, joint_pos=INIT_JOINT_POS),
     actuators={SERVO_GROUP: servo_actuator_cfg()},
     soft_joint_pos_limit_factor=1.0,
 )
