@@ -30,7 +30,7 @@ LAYERS: dict[str, int] = {
     "sim_mujoco": 2, "isaaclab": 2, "driver": 2, "perception": 2,
     "training": 3, "deploy": 3, "emulator": 3, "sim_to_sim": 3, "evaluation": 3, "lerobot_io": 3, "sysid": 3,
     "runner": 4,
-    "improve": 5, "lerobot_robot_roarm_m3": 5, "lerobot_teleoperator_roarm_m3": 5,
+    "improve": 5, "inspection": 5, "lerobot_robot_roarm_m3": 5, "lerobot_teleoperator_roarm_m3": 5,
     "cli": 6,
 }
 #: Imports refused even where the layers would allow them (same layer) or that deserve their own message.

@@ -55,6 +55,14 @@ def _stats(x: torch.Tensor) -> dict[str, float]:
             "max": x.max().item()}
 
 
+def eval_env(task: str, episodes: int, seed: int = 0, nthread: int = 1,
+             cfg: TaskCfg | None = None) -> MujocoTaskEnv:
+    """The MuJoCo env of :func:`evaluate`: ``episodes`` environments on the held-out seeds (``seed`` offset from the
+    training seeds), the task's evaluation config unless ``cfg``. The inspection core steps the same one."""
+    return MujocoTaskEnv(get_task(task), episodes, cfg=cfg or eval_cfg(task), seed=EVAL_SEED_OFFSET + seed,
+                         nthread=nthread)
+
+
 def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes: int = 1000, seed: int = 0,
              nthread: int = 2, cfg: TaskCfg | None = None,
              on_step: Callable[[object], None] | None = None, backend: str = "mujoco",
@@ -65,11 +73,9 @@ def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes
     ``on_step`` is called with the env after every step (viewers)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    spec = get_task(task)
     cfg = cfg or eval_cfg(task)
     if backend == "mujoco":
-        env = MujocoTaskEnv(spec, episodes, cfg=cfg, seed=EVAL_SEED_OFFSET + seed, nthread=nthread)
-        return run_episodes(task, env, policy, on_step)
+        return run_episodes(task, eval_env(task, episodes, seed, nthread, cfg), policy, on_step)
     from roarm_lab.isaaclab.vec_env import make_vec_env
 
     env, _ = make_vec_env(task, episodes, EVAL_SEED_OFFSET + seed, device=device, physics=physics, task_cfg=cfg)

@@ -116,6 +116,12 @@ class MujocoTaskEnv(VecEnv):
     def env_model(self, env_id: int) -> mujoco.MjModel:
         return self._rollout_models[env_id]
 
+    def set_command(self, env_ids: torch.Tensor, command: torch.Tensor) -> None:
+        """Replace the current episodes' commands (Reach: the TCP target, m) of ``env_ids``; the next observation
+        carries them (inspection tools move the target by hand)."""
+        self.command[env_ids] = torch.as_tensor(command, dtype=self.command.dtype)
+        self._arm_state = self.read_state()
+
     def _reset(self, env_ids: torch.Tensor) -> None:
         n = len(env_ids)
         if n == 0:
