@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = ("train", "play", "export_onnx", "sim_to_sim", "record_sim_demos", "eval_lerobot_policy", "build_assets",
-            "import_vendor_urdf", "sysid", "improve")
+            "import_vendor_urdf", "sysid", "improve", "view")
 #: eval_lerobot_policy imports LeRobot (~10 s)
 PARAMS = [pytest.param(n, marks=[pytest.mark.lerobot, pytest.mark.slow]) if n == "eval_lerobot_policy" else n
           for n in COMMANDS]
@@ -29,7 +29,7 @@ def test_the_script_is_a_shim_over_the_cli_module(name):
 def test_entry_points_name_cli_mains():
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     expected = {"roarm-build-assets", "roarm-train", "roarm-play", "roarm-export-onnx", "roarm-sim-to-sim",
-                "roarm-record-sim-demos", "roarm-eval-lerobot-policy", "roarm-sysid", "roarm-improve"}
+                "roarm-record-sim-demos", "roarm-eval-lerobot-policy", "roarm-sysid", "roarm-improve", "roarm-view"}
     assert expected <= set(scripts)
     for name in expected:
         module, _, attr = scripts[name].partition(":")

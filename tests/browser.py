@@ -1,0 +1,76 @@
+"""A real headless browser for the viewer tests: Debian's Chromium taking a screenshot of a page, and the pinhole
+projection of the viewer's camera to find where a world point appears in it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+WINDOW = (1280, 800)
+
+
+def chromium() -> str:
+    """The Chromium executable, or the test is skipped with the reason (.ci/run installs it)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("needs Chromium (Debian: apt-get install chromium; .ci/run installs it)")
+    return path
+
+
+def screenshot(url: str, out: Path, profile: Path, budget_ms: int = 8000) -> np.ndarray:
+    """Load ``url`` in headless Chromium (software WebGL), let it run ``budget_ms`` of virtual time, and return the
+    window's pixels (H, W, 3) uint8. ``profile``: a fresh user-data directory per attempt under it. Chromium's
+    virtual time now and then never runs out on a loaded machine (the page's websocket keeps it waiting): such an
+    attempt is killed and the next one starts afresh, three at most."""
+    errors = []
+    for attempt in range(3):
+        cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
+               "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", f"--user-data-dir={profile / str(attempt)}",
+               f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--virtual-time-budget={budget_ms}", f"--screenshot={out}",
+               url]
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
+        except subprocess.TimeoutExpired:
+            errors.append(f"attempt {attempt}: no screenshot within 90 s")
+            continue
+        if result.returncode == 0 and out.is_file():
+            break
+        errors.append(f"attempt {attempt}: exit {result.returncode}: {result.stderr[-500:]}")
+    else:
+        raise AssertionError("Chromium took no screenshot: " + "; ".join(errors))
+    import imageio.v3 as iio
+
+    return np.asarray(iio.imread(out))[..., :3]
+
+
+def project(points, position, look_at, fov_rad: float, size=WINDOW) -> np.ndarray:
+    """Pixel coordinates (N, 2: column, row) of world points seen by a camera at ``position`` looking at
+    ``look_at`` with +z up and a vertical field of view ``fov_rad`` over a canvas of ``size``."""
+    p, target = np.asarray(position, float), np.asarray(look_at, float)
+    f = (target - p) / np.linalg.norm(target - p)
+    r = np.cross(f, [0.0, 0.0, 1.0])
+    r /= np.linalg.norm(r)
+    u = np.cross(r, f)
+    d = np.atleast_2d(np.asarray(points, float)) - p
+    x, y, z = d @ r, d @ u, d @ f
+    t = np.tan(fov_rad / 2)
+    w, h = size
+    return np.stack([(x / (z * t * w / h) + 1) / 2 * w, (1 - y / (z * t)) / 2 * h], axis=1)
+
+
+def light_grey(image: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the arm's body colour (light grey, shaded; ~(88, 88, 92) under the dark theme's lights) - not the
+    dark background (~20 grey), not the brown table (~(89, 78, 69))."""
+    im = image.astype(int)
+    return (im.min(axis=2) > 60) & (im.max(axis=2) - im.min(axis=2) < 12)
+
+
+def drawn_near(mask: np.ndarray, pixel, radius: int = 6) -> bool:
+    c, r = (int(round(v)) for v in pixel)
+    window = mask[max(r - radius, 0):r + radius + 1, max(c - radius, 0):c + radius + 1]
+    return bool(window.any())
