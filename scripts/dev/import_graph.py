@@ -25,7 +25,7 @@ from pathlib import Path
 
 # --- The layer table (data). A package may import from its own layer and below, never above. ---------------------
 LAYERS: dict[str, int] = {
-    "description": 0, "kinematics": 0, "spatial": 0,
+    "description": 0, "kinematics": 0, "spatial": 0, "threads": 0,
     "assets": 1, "tasks": 1,
     "sim_mujoco": 2, "isaaclab": 2, "driver": 2, "perception": 2,
     "training": 3, "deploy": 3, "emulator": 3, "sim_to_sim": 3, "evaluation": 3, "lerobot_io": 3, "sysid": 3,

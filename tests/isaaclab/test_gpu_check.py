@@ -85,8 +85,9 @@ def test_reach_stage_measures_throughput_and_tcp_error_on_the_cpu(tmp_path):
 @pytest.mark.slow
 def test_object_stage_trains_and_evaluates_and_merge_collects(tmp_path):
     part = tmp_path / "lift.json"
-    result = _stage("object", "--task", "RoArm-Lift", "--num_envs", 4, "--iterations", 1, "--device", "cpu",
-                    "--no_warm_start", "--eval_episodes", 2, "--log_root", tmp_path / "logs", "--out", part)
+    result = _stage("object", "--task", "RoArm-Lift", "--physics", "physx", "--num_envs", 4, "--iterations", 1,
+                    "--device", "cpu", "--no_warm_start", "--eval_episodes", 2, "--log_root", tmp_path / "logs",
+                    "--out", part)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     figures = json.loads(part.read_text())
     assert figures["stage"] == "RoArm-Lift" and figures["eval_episodes"] == 2

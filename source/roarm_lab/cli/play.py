@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Isaac Lab's physics preset (default newton_mjwarp; physx: OvPhysX kit-less)")
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="MuJoCo and torch threads (default: one per free core, measured at start)")
     parser.add_argument("--viewer", action="store_true")
     parser.add_argument("--export", metavar="PATH", help="write the checkpoint's ONNX policy package here")
     parser.add_argument("--robot_profile", metavar="FILE",
@@ -101,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     print("[roarm-lab] simulating " + ("the nominal description" if profile is None else
                                        f"robot profile {profile.name} (hash {profile.hash})"))
 
+    from roarm_lab import threads
+
+    try:
+        plan = threads.plan_threads(args.threads)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    threads.apply(plan)
     actor = load_actor(args.task, args.checkpoint)  # on the CPU (as the ONNX export wants it)
     cpu_policy = obs_policy(actor)
 
@@ -108,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return cpu_policy(obs.cpu())  # (Isaac Lab on a GPU: its step moves the actions back)
     on_step, viewer_state = _viewer_hook() if args.viewer else (None, None)
     episodes = 1 if on_step is not None and args.episodes == 1000 else args.episodes
-    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=args.threads,
+    result = evaluate(args.task, policy, episodes=episodes, seed=args.seed, nthread=plan.mujoco,
                       cfg=eval_cfg(args.task, profile), on_step=on_step, backend=args.backend, device=args.device,
                       physics=physics)
     for line in result.lines():

@@ -25,7 +25,6 @@ play.py and export_onnx.py then use. A resumed run keeps its own profile (anothe
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import subprocess
 import sys
@@ -70,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulate this robot profile's arm (default: the nominal description; --resume: the "
                              "run's)")
     parser.add_argument("--log_root", default=str(run.LOG_ROOT))
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="MuJoCo and torch threads (default: one per free core, measured at start)")
     parser.add_argument("--verbose", action="store_true", help="print rsl-rl's full report every iteration")
     isaac = parser.add_argument_group("Isaac Lab")
     isaac.add_argument("--physics", choices=("newton_mjwarp", "physx"), default=None,
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rsl_rl.runners import OnPolicyRunner
 
+    from roarm_lab import threads
     from roarm_lab.deploy.checkpoint import git_head
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
     from roarm_lab.tasks.registry import get_task
@@ -151,6 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     from roarm_lab.training.progress import attach_progress_bar
     from roarm_lab.training.warm_start import has_warm_start, ppo_iterations_after_warm_start, warm_start
 
+    try:
+        plan = threads.plan_threads(args.threads)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    threads.apply(plan)
+    print(f"[roarm-lab] {plan.line()}")
     torch.manual_seed(args.seed)
     agent_cfg = runner_cfg(args.task, args.device)
     agent_cfg.seed = args.seed
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         env, task_cfg = make_vec_env(args.task, args.num_envs, args.seed, args.device, physics=physics,
                                      task_cfg=task_cfg)
     else:
-        env = MujocoTaskEnv(args.task, args.num_envs, cfg=task_cfg, seed=args.seed, nthread=args.threads)
+        env = MujocoTaskEnv(args.task, args.num_envs, cfg=task_cfg, seed=args.seed, nthread=plan.mujoco)
 
     log_dir = run.new_run_dir(args.log_root, args.task)
     run.write_agent_params(log_dir, agent_cfg.to_dict())
