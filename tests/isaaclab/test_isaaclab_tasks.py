@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.isaaclab, pytest.mark.slow]
 PHYSICS = ("newton_mjwarp", "physx")
 
 
-@pytest.fixture(scope="module", params=[(t, p) for p in PHYSICS for t in TASK_IDS], ids="-".join)
+@pytest.fixture(scope="module", ids="-".join, params=[
+    pytest.param((t, p), marks=[pytest.mark.ovphysx] if p == "physx" else []) for p in PHYSICS for t in TASK_IDS])
 def task_env(request):
     from isaaclab_tasks.utils import parse_env_cfg
 

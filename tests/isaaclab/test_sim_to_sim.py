@@ -44,7 +44,7 @@ MIN_TRAVEL_RAD = 0.5  # every joint moves at least this much in the open-loop ru
 TASK = "RoArm-Reach"
 TRAIN_ENVS, TRAIN_ITERATIONS, TRAIN_SEED = 256, 100, 42
 EVAL_EPISODES = 64
-pytestmark = pytest.mark.isaaclab
+pytestmark = [pytest.mark.isaaclab, pytest.mark.ovphysx]
 #: The comparison at the task's own success definition needs a policy that succeeds often enough for a ratio to
 #: mean something; the fixture's training reaches ~0.5 (deterministic for a seed).
 MIN_MUJOCO_SUCCESS = 0.3
