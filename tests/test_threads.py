@@ -54,3 +54,18 @@ def test_openmp_threads_sleep_unless_the_user_said_otherwise():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, timeout=60)
     assert out.stdout.strip() == "ACTIVE"
+
+
+def test_plan_and_apply_sizes_torchs_pool_and_refuses_a_bad_request():
+    import torch
+
+    from roarm_lab.threads import plan_and_apply
+
+    before = torch.get_num_threads()
+    try:
+        plan = plan_and_apply(1)
+        assert plan.torch == plan.mujoco == 1 and torch.get_num_threads() == 1
+        with pytest.raises(ValueError, match=">= 1"):
+            plan_and_apply(0)
+    finally:
+        torch.set_num_threads(before)

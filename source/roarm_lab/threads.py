@@ -92,3 +92,11 @@ def apply(plan: ThreadPlan) -> None:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # only settable before the first inter-op work; then it stays what it was
         pass
+
+
+def plan_and_apply(requested: int | None = None) -> ThreadPlan:
+    """:func:`plan_threads` then :func:`apply`: what a command does with its ``--threads`` (None: the free cores)
+    before it builds envs; raises ValueError for a bad ``requested``."""
+    plan = plan_threads(requested)
+    apply(plan)
+    return plan

@@ -349,3 +349,19 @@ def test_the_arm_sides_cube_yaw_encoding_is_the_observation_terms():
         quat = torch.tensor([[np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)]], dtype=torch.float64)  # wxyz about z
         term = object_yaw_cube_symmetric(SimpleNamespace(object_quat=quat))[0].numpy()
         np.testing.assert_allclose(cube_yaw_features(float(yaw)), term, atol=1e-12)
+
+
+def test_action_noise_moves_the_arm_but_not_the_recorded_labels():
+    from roarm_lab.lerobot_io.sim_demos import SimDemoSource
+
+    clean = next(SimDemoSource(LIFT, num_envs=2, seed=SEED, nthread=1).episodes())
+    noisy = next(SimDemoSource(LIFT, num_envs=2, seed=SEED, nthread=1, action_noise=0.05).episodes())
+    states = [np.stack([f[STATE] for f in e.frames]) for e in (clean, noisy)]
+    np.testing.assert_array_equal(states[0][0], states[1][0])  # the same reset ...
+    steps = min(len(s) for s in states)
+    assert np.abs(states[0][:steps] - states[1][:steps]).max() > 0.01  # ... then the executed noise moves the arm
+    labels = np.stack([f[ACTION] for f in noisy.frames])
+    # the labels are the expert's own targets: its gripper commands are exactly open or closed
+    assert set(np.unique(labels[:, 5])) <= {np.float32(CLOSED), np.float32(OPEN)}
+    with pytest.raises(ValueError, match="action noise"):
+        SimDemoSource(LIFT, num_envs=1, action_noise=-0.1)

@@ -75,12 +75,13 @@ def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
 
 @pytest.mark.slow
 def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, tmp_path):
-    # Lift's default: the DAgger clone of the reactive picker, no PPO iterations after it
+    # Lift's default: the DAgger clone of the reactive picker, then its PPO iterations
     lift = _run(*TRAIN, "--task", "RoArm-Lift", "--num_envs", "32", "--log_root", tmp_path)
     assert lift.returncode == 0, lift.stdout[-2000:] + lift.stderr[-2000:]
-    assert "no PPO iterations follow" in lift.stdout and "trained 0 PPO iterations" in lift.stdout
-    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == get_entry("RoArm-Lift").warm_start.rounds
-    lift_ckpt = next((tmp_path / "RoArm-Lift").glob("*/model_0.pt"))
+    warm = get_entry("RoArm-Lift").warm_start
+    assert "PPO takes over" in lift.stdout and f"trained {warm.ppo_iterations} PPO iterations" in lift.stdout
+    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == warm.rounds
+    lift_ckpt = next((tmp_path / "RoArm-Lift").glob(f"*/model_{warm.ppo_iterations - 1}.pt"))
     place = _run(*TRAIN, "--task", "RoArm-PickPlace", "--num_envs", "32",
                  "--max_iterations", "1", "--init_from", lift_ckpt, "--log_root", tmp_path)
     assert place.returncode == 0, place.stdout[-2000:] + place.stderr[-2000:]

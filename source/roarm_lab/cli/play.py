@@ -105,11 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     from roarm_lab import threads
 
     try:
-        plan = threads.plan_threads(args.threads)
+        plan = threads.plan_and_apply(args.threads)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    threads.apply(plan)
     actor = load_actor(args.task, args.checkpoint)  # on the CPU (as the ONNX export wants it)
     cpu_policy = obs_policy(actor)
 

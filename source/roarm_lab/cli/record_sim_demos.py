@@ -3,6 +3,7 @@
     python scripts/record_sim_demos.py --task RoArm-PickPlace|RoArm-Lift --episodes N --root DIR
         [--repo-id local/roarm_pickplace] [--seed 0] [--fps 30] [--num-envs 8] [--only-successful]
         [--camera front|side|top ... --camera-size H W] [--realtime] [--threads 2] [--robot_profile FILE]
+        [--action-noise STD]
 
 The reactive top-down picker (the expert Lift and PickPlace training clones) drives the arm; each frame holds the
 measured joints (``observation.state``), the joint targets commanded (``action``, model rad, the follower plugin's
@@ -42,6 +43,9 @@ def _parse(argv):
                         help="record this camera (front, side, top); repeatable")
     parser.add_argument("--camera-size", type=int, nargs=2, default=(240, 320), metavar=("H", "W"))
     parser.add_argument("--realtime", action="store_true", help="step at the control rate (wall clock)")
+    parser.add_argument("--action-noise", type=float, default=0.0, metavar="STD",
+                        help="Gaussian noise (raw action units, 0.5 rad each) added to the executed actions, not to "
+                             "the recorded ones (DART demos that show recoveries; e.g. 0.05)")
     parser.add_argument("--robot_profile", type=Path, metavar="FILE",
                         help="simulate this robot profile's arm (default: the nominal description)")
     args = parser.parse_args(argv)
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         existing = writer.episodes_on_disk
         source = SimDemoSource(args.task, num_envs=args.num_envs, seed=args.seed + existing, cameras=cameras,
                                frame_stride=stride, nthread=args.threads, realtime=args.realtime,
-                               robot_profile=profile)
+                               robot_profile=profile, action_noise=args.action_noise)
     except (ValueError, DatasetRootError, FeatureMismatchError, RenderingUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

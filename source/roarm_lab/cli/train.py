@@ -12,8 +12,9 @@ means Isaac Sim's PhysX: that, ``--video`` and ``--distributed`` hand the run to
 videos and runs multi-GPU / multi-node training under ``torchrun``. ``--headless`` is accepted for
 familiarity: everything here runs headless.
 Every task starts by imitating its expert (DAgger; Reach: the analytic IK, Lift/PickPlace: a reactive top-down
-picker). Reach then hands over to PPO with a low exploration std and a few critic-only updates; Lift and PickPlace
-stop after the clone unless ``--max_iterations N`` asks for PPO. ``--warm_start none`` trains from PPO alone, and
+picker), then improves with PPO (roarm_lab.training.finetune: a low exploration std the clone was trained to
+survive, critic-only updates first, the actor's updates starting at a low rate); ``--max_iterations N`` sets the
+number of PPO iterations (0: the clone alone). ``--warm_start none`` trains from PPO alone, and
 runs that resume or start from other weights skip the warm start. Isaac Lab's own launcher does not run it.
 Logs go to logs/rsl_rl/<task>/<time>/ (roarm_lab.training.run): checkpoints model_<it>.pt, params/env.yaml and
 params/agent.yaml, tensorboard events and learning_curves.png at the end.
@@ -153,11 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     from roarm_lab.training.warm_start import has_warm_start, ppo_iterations_after_warm_start, warm_start
 
     try:
-        plan = threads.plan_threads(args.threads)
+        plan = threads.plan_and_apply(args.threads)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    threads.apply(plan)
     print(f"[roarm-lab] {plan.line()}")
     torch.manual_seed(args.seed)
     agent_cfg = runner_cfg(args.task, args.device)

@@ -14,6 +14,9 @@ control step, in the units of :mod:`.dataset_features`:
 * ``observation.images.<camera>``: optional RGB frames (:class:`~roarm_lab.sim_mujoco.camera.SceneCamera`).
 
 Episodes start from home as in evaluation (no pre-grasp starts) with domain randomization on, from training seeds.
+With ``action_noise`` > 0 the env executes the expert's raw action plus Gaussian noise of that std (DART, Laskey
+et al., 2017) while the frame records the expert's own target: the demos then show how the expert recovers from
+the deviations an imitating policy makes, which clean demos never visit.
 :func:`record_demos` writes them one by one with an :class:`~.episode_writer.EpisodeWriter`.
 """
 
@@ -74,12 +77,15 @@ class SimDemoSource:
     ``cameras``: ``{name: (height, width)}`` (see :data:`roarm_lab.sim_mujoco.camera.VIEWS`); a camera that cannot
     render raises ``RenderingUnavailableError`` here, before any step. ``realtime`` paces the steps at the control
     rate (a recording you can watch or interrupt like a real one). ``robot_profile``: the arm simulated (default:
-    the description's).
+    the description's). ``action_noise``: std of the Gaussian noise, in raw action units (0.5 rad each), added to
+    the executed actions but not to the recorded ones (see the module's docstring).
     """
 
     def __init__(self, task: str, num_envs: int = 8, seed: int = 0, cameras: dict[str, tuple[int, int]] | None = None,
                  frame_stride: int = 1, nthread: int = 2, realtime: bool = False,
-                 robot_profile: RobotProfile | None = None):
+                 robot_profile: RobotProfile | None = None, action_noise: float = 0.0):
+        if not action_noise >= 0.0:
+            raise ValueError(f"action noise must be >= 0, got {action_noise}")
         if task not in EXPERT_TASKS:
             raise ValueError(f"no expert for {task!r}; choose one of {', '.join(EXPERT_TASKS)}")
         self.task = task
@@ -87,6 +93,8 @@ class SimDemoSource:
         self.frame_stride = frame_stride
         self.fps = demo_fps(frame_stride)
         self.realtime = realtime
+        self.action_noise = action_noise
+        self._noise = torch.Generator().manual_seed(seed)
         self.env = MujocoTaskEnv(task, num_envs, cfg=eval_cfg(task, robot_profile), seed=seed, nthread=nthread)
         self.expert = ReactivePicker(place=task == "RoArm-PickPlace")
         self.cameras = {}
@@ -113,6 +121,8 @@ class SimDemoSource:
                 frames = self._frames(state, joint_targets(raw), recording)
                 for i, frame in frames.items():
                     buffers[i].append(frame)
+                if self.action_noise > 0.0:
+                    raw = raw + self.action_noise * torch.randn(raw.shape, generator=self._noise)
                 env.step(raw)
                 if env.last_episode is not None:
                     ended = env.last_episode

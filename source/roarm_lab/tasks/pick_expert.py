@@ -40,7 +40,12 @@ CARRY_HEIGHT = 0.06  # cube centre above its rest height while carried to the ta
 LOWER_RADIUS = (0.01, 0.025)
 #: while carrying, the commanded grasp point leads the measured one by at most this (a swinging cube slips)
 CARRY_LEAD = 0.03
-OPENED = OPEN - 0.15  # gripper joint counted as open
+#: gripper joint past which the jaws have let go of the cube (they hold it at 0.36-0.40 rad): the arm may leave.
+#: Well short of OPEN, because a servo with more friction than nominal stops short of an open command
+RELEASED = 0.7
+#: after letting go, the grasp point goes this high above the cube: PickPlace's success wants it >= 5 cm away,
+#: and the arm sags ~2 cm short of a 6 cm target
+RETREAT_HEIGHT = 0.10
 
 
 class ReactivePicker:
@@ -78,8 +83,9 @@ class ReactivePicker:
             # 1. on the table at the target: let go, then leave upwards (no speed test: a nudge while the jaws open
             # must not make it grab again)
             placed = (rew.object_height(s) <= 0.005) & (rew.object_goal_xy_distance(s) <= PLACE_RADIUS_M)
-            released = placed & (gripper >= OPENED)
-            target = torch.where(placed[:, None], torch.where(released[:, None], cube + up, grasp), target)
+            released = placed & (gripper >= RELEASED)
+            away = cube + torch.tensor([0.0, 0.0, RETREAT_HEIGHT])
+            target = torch.where(placed[:, None], torch.where(released[:, None], away, grasp), target)
             jaws = torch.where(placed, OPEN, jaws)
 
         q, ok = resets.top_down_pose(target, obs.object_yaw(s), 0.0)

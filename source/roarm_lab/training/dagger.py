@@ -4,15 +4,13 @@ DAgger (Ross et al., 2011): roll out a mix of expert and student (the expert's s
 every visited observation with the expert's action, and regress the actor's mean onto the aggregated labels. The
 student thus learns the expert's answer on the states it reaches itself, not only on the expert's.
 
-Three things keep PPO from undoing the clone: the exploration std is set low (:attr:`DaggerCfg.exploration_std`);
-the actor's observation normalizer stops learning (:func:`freeze_obs_normalizer`), since PPO's noisier rollouts
-would rescale its inputs; and the first PPO updates train only the critic (:func:`warm_up_critic`), since
-advantages from an untrained critic would push a good actor around at random.
+The clone is handed to PPO with its exploration std set (:attr:`DaggerCfg.exploration_std`) and its observation
+normalizer frozen (:func:`freeze_obs_normalizer`), since PPO's noisier rollouts would rescale its inputs; the rest
+of the handover (critic warm-up, the actor's first learning rate) is :mod:`roarm_lab.training.finetune`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,8 +33,9 @@ class DaggerCfg:
     learning_rate: float = 1e-3
     #: the actor's action std for the PPO that follows (its init_std is meant for learning from scratch)
     exploration_std: float = 0.1
-    #: PPO iterations, at the start of training, that update only the critic
-    critic_warmup_iterations: int = 10
+    #: std of the Gaussian noise added to every executed action, expert's or student's (DART): the clone is
+    #: labelled on the states that noise leads to and so learns to recover from the noise PPO explores with
+    rollout_noise_std: float = 0.0
 
 
 @dataclass
@@ -73,6 +72,9 @@ def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
                 actor.update_normalization(obs)
                 use_expert = (torch.rand(env.num_envs, 1, generator=generator) < share).to(device)
                 action = torch.where(use_expert, expert_action, actor(obs))
+                if cfg.rollout_noise_std > 0.0:
+                    noise = torch.randn(action.shape, generator=generator).to(device)
+                    action = action + cfg.rollout_noise_std * noise
                 obs, _, dones, _ = env.step(action)
                 obs = obs.to(device)
                 done_ids = dones.nonzero(as_tuple=False).flatten()
@@ -118,42 +120,3 @@ def set_action_std(actor, std: float) -> None:
             distribution.log_std_param.fill_(math.log(std))
         else:
             raise TypeError(f"cannot set the std of a {type(distribution).__name__} actor")
-
-
-def warm_up_critic(runner, iterations: int) -> None:
-    """Make the next ``iterations`` PPO updates of ``runner`` train only the critic, at the configured fixed
-    learning rate (the KL-adaptive schedule would otherwise raise it while the actor does not move)."""
-    alg = runner.alg
-    update = alg.update
-    remaining = [iterations]
-
-    def update_critic_first() -> dict[str, float]:
-        if remaining[0] <= 0:
-            return update()
-        remaining[0] -= 1
-        with _frozen(alg.actor), _fixed_schedule(alg):
-            return update()
-
-    alg.update = update_critic_first
-
-
-@contextlib.contextmanager
-def _frozen(module: torch.nn.Module):
-    flags = [p.requires_grad for p in module.parameters()]
-    for p in module.parameters():
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(module.parameters(), flags, strict=True):
-            p.requires_grad_(flag)
-
-
-@contextlib.contextmanager
-def _fixed_schedule(alg):
-    schedule = alg.schedule
-    alg.schedule = "fixed"
-    try:
-        yield
-    finally:
-        alg.schedule = schedule

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 
 from roarm_lab.tasks.registry import WarmStartCfg, get_entry
-from roarm_lab.training.dagger import DaggerCfg, DaggerRound, clone_expert, warm_up_critic
+from roarm_lab.training import finetune
+from roarm_lab.training.dagger import DaggerCfg, DaggerRound, clone_expert
 
 
 def has_warm_start(task: str) -> bool:
@@ -16,7 +17,8 @@ def has_warm_start(task: str) -> bool:
 
 def dagger_cfg(warm: WarmStartCfg) -> DaggerCfg:
     """The DAgger settings of a warm start (the ones it does not name keep ``DaggerCfg``'s defaults)."""
-    return DaggerCfg(rounds=warm.rounds, max_samples=warm.max_samples, exploration_std=warm.exploration_std)
+    return DaggerCfg(rounds=warm.rounds, epochs=warm.epochs, max_samples=warm.max_samples,
+                     exploration_std=warm.exploration_std, rollout_noise_std=warm.rollout_noise_std)
 
 
 def ppo_iterations_after_warm_start(task: str, default: int) -> int:
@@ -24,11 +26,13 @@ def ppo_iterations_after_warm_start(task: str, default: int) -> int:
     return default if iterations is None else iterations
 
 
-def warm_start(task: str, runner, env, seed: int = 0, log: Callable[[str], None] = print) -> float:
-    """Clone the task's expert into ``runner``'s actor and make its first PPO updates critic-only; returns the
-    seconds it took."""
+def warm_start(task: str, runner, env, seed: int = 0, log: Callable[[str], None] = print,
+               recipe: str = "default") -> float:
+    """Clone the task's expert into ``runner``'s actor and prepare PPO's handover (:mod:`~roarm_lab.training.finetune`;
+    ``recipe="legacy"``: the handover before issue 20, for comparisons); returns the seconds it took."""
     entry = get_entry(task)
-    cfg = dagger_cfg(entry.warm_start)
+    warm = entry.warm_start if recipe == "default" else finetune.legacy_warm_start(entry.warm_start)
+    cfg = dagger_cfg(warm)
     start = time.perf_counter()
 
     def report(r: DaggerRound) -> None:
@@ -36,5 +40,5 @@ def warm_start(task: str, runner, env, seed: int = 0, log: Callable[[str], None]
             f"{r.samples} samples, imitation loss {r.loss:.5f}")
 
     clone_expert(runner, env, entry.make_expert(), cfg, seed=seed, log=report)
-    warm_up_critic(runner, cfg.critic_warmup_iterations)
+    (finetune.prepare if recipe == "default" else finetune.legacy_handover)(runner, warm)
     return time.perf_counter() - start
