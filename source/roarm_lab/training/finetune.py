@@ -17,6 +17,9 @@ made PPO take it apart (95.7 % -> 47 % within 5 actor updates):
 * **The critic.** PPO's clipped value loss moves each value by at most ``clip_param`` per iteration, so the critic
   warm-up (actor frozen) trains with the plain squared error (explained variance of the returns after the warm-up:
   see the benchmark), and as many iterations as ``WarmStartCfg.critic_warmup_iterations``.
+
+And one that stalls PPO later: it shrinks a precise task's std toward 0 (Reach: ~0.005), where any change of the
+mean is a large KL and the adaptive rate sits at its floor; ``WarmStartCfg.min_std`` keeps the std above a floor.
 """
 
 from __future__ import annotations
