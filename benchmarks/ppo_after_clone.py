@@ -97,7 +97,7 @@ def main() -> int:
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
     from roarm_lab.tasks.registry import get_entry
     from roarm_lab.training import finetune
-    from roarm_lab.training.dagger import freeze_obs_normalizer, set_action_std
+    from roarm_lab.training.dagger import action_std, freeze_obs_normalizer, set_action_std
     from roarm_lab.training.policy import obs_policy, runner_cfg
     from roarm_lab.training.warm_start import warm_start
 
@@ -158,7 +158,7 @@ def main() -> int:
                **{f"rollout_{k}": v.float().mean().item() for k, v in flags.items()}}
         out = update()
         row.update({"value_loss": out["value"], "surrogate": out["surrogate"], "learning_rate": alg.learning_rate})
-        row["std"] = actor_std(actor)
+        row["std"] = [round(x, 3) for x in action_std(actor).tolist()]
         counter[0] += 1
         record["iterations"].append(row)
         print("[ppo] it {iteration:3d} ev={explained_variance:+.2f} |V-R|={value_abs_error:.2f} "
@@ -176,15 +176,6 @@ def main() -> int:
     record["ppo_s"] = time.perf_counter() - ppo_started
     print(json.dumps(record))
     return 0
-
-
-def actor_std(actor) -> list[float]:
-    dist = actor.distribution
-    if hasattr(dist, "std_param"):
-        std = dist.std_param
-    else:
-        std = dist.log_std_param.exp()
-    return [round(x, 3) for x in std.detach().tolist()]
 
 
 if __name__ == "__main__":

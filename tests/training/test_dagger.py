@@ -136,7 +136,7 @@ def test_the_handover_trains_the_critic_alone_unclipped_then_starts_the_actor_at
 def test_the_legacy_handover_is_what_train_py_did_before():
     runner, _ = _runner(32)
     calls = _record_updates(runner)
-    finetune.legacy_handover(runner, get_entry(TASK).warm_start)
+    finetune.legacy_handover(runner, finetune.legacy_warm_start(get_entry(TASK).warm_start))
     runner.learn(11)
     assert [c["actor_trains"] for c in calls] == [False] * 10 + [True]
     assert all(c["clipped"] for c in calls) and calls[10]["lr"] == [1e-3]

@@ -110,13 +110,32 @@ def freeze_obs_normalizer(actor) -> None:
         normalizer.until = int(normalizer.count)
 
 
-def set_action_std(actor, std: float) -> None:
-    """Set a Gaussian actor's (state-independent) action std, in either of rsl-rl's parameterizations."""
+def _std_parameter(actor) -> tuple[torch.nn.Parameter, bool]:
+    """A Gaussian actor's (state-independent) std parameter and whether it holds log(std), in either of rsl-rl's
+    parameterizations."""
     distribution = actor.distribution
+    if hasattr(distribution, "std_param"):
+        return distribution.std_param, False
+    if hasattr(distribution, "log_std_param"):
+        return distribution.log_std_param, True
+    raise TypeError(f"cannot set the std of a {type(distribution).__name__} actor")
+
+
+def action_std(actor) -> torch.Tensor:
+    """The actor's action std per joint (a detached copy)."""
+    param, is_log = _std_parameter(actor)
+    return (param.exp() if is_log else param).detach().clone()
+
+
+def set_action_std(actor, std: float) -> None:
+    """Set a Gaussian actor's action std (every joint)."""
+    param, is_log = _std_parameter(actor)
     with torch.no_grad():
-        if hasattr(distribution, "std_param"):
-            distribution.std_param.fill_(std)
-        elif hasattr(distribution, "log_std_param"):
-            distribution.log_std_param.fill_(math.log(std))
-        else:
-            raise TypeError(f"cannot set the std of a {type(distribution).__name__} actor")
+        param.fill_(math.log(std) if is_log else std)
+
+
+def floor_action_std(actor, min_std: float) -> None:
+    """Raise every joint's action std that is below ``min_std`` to it."""
+    param, is_log = _std_parameter(actor)
+    with torch.no_grad():
+        param.clamp_(min=math.log(min_std) if is_log else min_std)

@@ -25,10 +25,11 @@ mean is a large KL and the adaptive rate sits at its floor; ``WarmStartCfg.min_s
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import replace
 
 import torch
+
+from roarm_lab.training.dagger import floor_action_std
 
 
 def handover(runner, critic_iterations: int, actor_learning_rate: float | None = None,
@@ -55,7 +56,7 @@ def handover(runner, critic_iterations: int, actor_learning_rate: float | None =
                     group["lr"] = actor_learning_rate
         out = update()
         if min_std is not None:
-            _floor_std(alg.actor, min_std)
+            floor_action_std(alg.actor, min_std)
         return out
 
     alg.update = update_critic_first
@@ -68,24 +69,16 @@ def prepare(runner, warm) -> None:
 
 
 def legacy_handover(runner, warm) -> None:
-    """The handover before issue 20 (for the benchmark's comparison): 10 critic-only iterations with the clipped
-    value loss, then the actor at the configured learning rate with fresh Adam moments."""
-    handover(runner, 10, None, unclipped_warmup=False)
+    """The handover before issue 20 (for the benchmark's comparison, with :func:`legacy_warm_start`'s ``warm``):
+    its critic-only iterations with the clipped value loss, then the actor at the configured learning rate with
+    fresh Adam moments."""
+    handover(runner, warm.critic_warmup_iterations, None, unclipped_warmup=False)
 
 
 def legacy_warm_start(warm):
     """The warm start before issue 20 (with :func:`legacy_handover`): clean DAgger rollouts, PPO at std 0.15."""
     return replace(warm, exploration_std=0.15, rollout_noise_std=0.0, critic_warmup_iterations=10,
                    actor_learning_rate=None, min_std=None)
-
-
-def _floor_std(actor, min_std: float) -> None:
-    distribution = actor.distribution
-    with torch.no_grad():
-        if hasattr(distribution, "std_param"):
-            distribution.std_param.clamp_(min=min_std)
-        else:
-            distribution.log_std_param.clamp_(min=math.log(min_std))
 
 
 @contextlib.contextmanager
