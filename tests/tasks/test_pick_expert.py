@@ -68,3 +68,41 @@ def test_after_placing_the_picker_leaves_once_the_jaws_have_let_go(gripper):
     commanded = ArmState.from_joints(command, zeros, cube, zeros, zeros)
     assert commanded.grasp_pos[0, 2] - cube[0, 2] >= 0.08  # up and away, past the 5 cm success distance
     assert command[0, 5] >= 1.0  # the jaws stay commanded open
+
+
+@pytest.mark.parametrize("cube_xy", [(0.15, -0.05), (0.22, 0.05), (0.30, 0.0)])
+def test_descending_onto_a_resting_cube_keeps_the_jaws_off_the_table(cube_xy):
+    """Aligned over a resting cube with the jaws open, the expert's commanded pose closes the jaws around the cube
+    (the grasp point inside its upper half) with the lowest corner of either jaw's collision box at least 5 mm above
+    the table top (z = 0): the overshoot against sag must not press a jaw into the table (MuJoCo's geometry)."""
+    import mujoco
+    import numpy as np
+
+    from roarm_lab.sim_mujoco.scene import build_scene
+    from roarm_lab.tasks import resets
+    from roarm_lab.tasks.mdp.actions import joint_targets
+    from roarm_lab.tasks.mdp.state import ArmState
+
+    cube = torch.tensor([[*cube_xy, scene.CUBE_REST_Z]])
+    yaw = torch.zeros(1)
+    above = cube + torch.tensor([[0.0, 0.0, 0.012]])  # on the way down, aligned
+    q, ok = resets.top_down_pose(above, yaw, OPEN)
+    assert ok.all()
+    zeros = torch.zeros(1, 6)
+    s = ArmState.from_joints(q, zeros, torch.tensor([[0.2, -0.1, scene.CUBE_REST_Z]]), zeros, zeros,
+                             object_pos=cube, object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    command = joint_targets(ReactivePicker(place=True)(s))
+    commanded = ArmState.from_joints(command, zeros, cube, zeros, zeros)
+    grasp_z = commanded.grasp_pos[0, 2].item()
+    assert scene.CUBE_REST_Z <= grasp_z <= scene.CUBE_SIZE - 0.005
+    assert torch.linalg.norm(commanded.grasp_pos[0, :2] - cube[0, :2]) < 0.002
+
+    model = build_scene(True, None)
+    data = mujoco.MjData(model)
+    data.qpos[:6] = command[0].double().numpy()
+    mujoco.mj_forward(model, data)
+    for name in ("link5_fixed_jaw_col", "gripper_link_moving_jaw_col"):
+        g = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, name)
+        assert model.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX
+        lowest = data.geom_xpos[g][2] - np.abs(data.geom_xmat[g].reshape(3, 3)[2]) @ model.geom_size[g]
+        assert lowest >= 0.005, f"{name} reaches {lowest * 1000:.1f} mm above the table"

@@ -29,6 +29,10 @@ GRIPPED_RANGE = (0.2, 0.55)
 #: cube centre within this of the grasp point: close the jaws / still held
 CLOSE_RADIUS = 0.012
 HELD_RADIUS = 0.025
+#: the grasp point closes on the cube this far above its centre: the fixed jaw reaches 12 mm below the grasp point,
+#: 3 mm above the table with the grasp point at a resting cube's centre, and the arm's overshoot against sag then
+#: presses it into the table, which pushes the grasp point off the cube (the expert went up and down forever)
+GRASP_CLEARANCE = 0.005
 #: grasp point within this of the cube's vertical line: descend (wider once on the way down)
 ALIGN_RADIUS = (0.012, 0.02)
 #: arm joint targets lead the measured joints by at most this per control step (smooth carrying), rad ...
@@ -61,19 +65,21 @@ class ReactivePicker:
     def __call__(self, s: ArmState) -> torch.Tensor:
         cube, grasp, gripper = s.object_pos, s.grasp_pos, s.joint_pos[:, 5]
         up = torch.tensor([0.0, 0.0, HOVER])
+        grasp_at = cube + torch.tensor([0.0, 0.0, GRASP_CLEARANCE])
         to_cube = rew.object_grasp_distance(s)
+        to_grasp_at = torch.linalg.norm(grasp - grasp_at, dim=-1)
         xy_off = torch.linalg.norm(grasp[:, :2] - cube[:, :2], dim=-1)
         low = grasp[:, 2] < cube[:, 2] + 0.7 * HOVER
         aligned = xy_off < torch.where(low, ALIGN_RADIUS[1], ALIGN_RADIUS[0])
         gripped = (to_cube <= HELD_RADIUS) & (gripper >= GRIPPED_RANGE[0]) & (gripper <= GRIPPED_RANGE[1])
 
         # 4. approach: above the cube, then down onto it, jaws open
-        target = torch.where(aligned[:, None], cube, cube + up)
+        target = torch.where(aligned[:, None], grasp_at, cube + up)
         jaws = torch.full_like(gripper, OPEN)
         # 3. between the open jaws: close
-        closing = (to_cube <= CLOSE_RADIUS) & (gripper > GRIPPED_RANGE[1])
+        closing = (to_grasp_at <= CLOSE_RADIUS) & (gripper > GRIPPED_RANGE[1])
         jaws = torch.where(closing, CLOSED, jaws)
-        target = torch.where(closing[:, None], cube, target)
+        target = torch.where(closing[:, None], grasp_at, target)
         # 2. gripped: carry
         carry = self._carry_target(s) + (grasp - cube) - grasp  # the cube sits a little off the grasp point
         carry = grasp + carry * torch.clamp(CARRY_LEAD / torch.linalg.norm(carry, dim=-1, keepdim=True), max=1.0)
