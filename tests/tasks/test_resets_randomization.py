@@ -69,6 +69,24 @@ def test_top_down_pose_puts_the_jaws_square_over_the_cube():
     assert torch.all((q >= lo - 1e-6) & (q <= hi + 1e-6))
 
 
+def test_top_down_pose_is_ok_only_where_it_reaches_the_target():
+    """Targets from the table up to 15 cm above it, any cube yaw (the jaws' roll wraps at +-45 deg): a pose reported
+    ok puts the grasp point within 1 mm (forward kinematics) with the joints in limits; far out and high, where the
+    wrist's 1.4 rad limit forbids pointing straight down, it is reported not ok rather than a pose somewhere else."""
+    n = 4000
+    p = resets.table_positions(n, gen(3))
+    p[:, 2] += torch.rand(n, generator=gen(4)) * 0.15
+    yaw = (torch.rand(n, generator=gen(5)) * 2 - 1) * math.pi
+    q, ok = resets.top_down_pose(p, yaw, 0.0)
+    err = torch.linalg.norm(kinematics.grasp_position(q.double()) - p.double(), dim=-1)
+    assert err[ok].max() <= 1e-3
+    lo, hi = torch.tensor(HARDWARE_SAFE.lower), torch.tensor(HARDWARE_SAFE.upper)
+    assert torch.all((q[ok] >= lo - 1e-6) & (q[ok] <= hi + 1e-6))
+    radius = torch.linalg.norm(p[:, :2], dim=-1)
+    assert ok[(p[:, 2] < 0.08) | ((radius < 0.2) & (p[:, 2] < 0.12))].all()  # where the picker works
+    assert not ok[(radius > 0.27) & (p[:, 2] > 0.13)].any()
+
+
 def test_lift_reset_goal_is_above_the_cube_and_pregrasp_starts_at_the_cube():
     cfg = lift.LiftCfg()
     cfg.pregrasp_fraction = 1.0

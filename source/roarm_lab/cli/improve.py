@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "for PickPlace: the cube may stand where the probe touches)")
     add_cube_camera_options(p, "--camera")
     p.add_argument("--fit-max-iters", type=int, default=None, help="the fit's optimizer iterations per stage")
-    p.add_argument("--threads", type=int, default=2, help="MuJoCo threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="MuJoCo and torch threads (default: the free cores, roarm_lab.threads)")
     p.add_argument("--start-speed", type=float, default=None, help="rad/s of the runner's start move")
     p.add_argument("--stale-periods", type=int, default=None, help="the runner's watchdog, in control periods")
     p.add_argument("--settle", type=float, default=None, help="s of quiet output that means the arm is up")
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("rounds", "finetune_iterations"):
         if getattr(args, name) < 0:
             return _error(f"--{name.replace('_', '-')} must be >= 0")
-    for name in ("episodes", "num_envs", "eval_episodes", "threads"):
+    for name in ("episodes", "num_envs", "eval_episodes"):
         if getattr(args, name) < 1:
             return _error(f"--{name.replace('_', '-')} must be >= 1")
     if args.touch_points != 0 and not 5 <= args.touch_points <= 8:
@@ -117,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         settings.check()
     except ValueError as e:
         return _error(str(e))
+    from roarm_lab import threads
+
+    try:
+        plan = threads.plan_and_apply(args.threads)
+    except ValueError as e:
+        return _error(str(e))
+    print(plan.line())
     fit = DEFAULT_FIT if args.fit_max_iters is None else dataclasses.replace(
         DEFAULT_FIT, max_iters=args.fit_max_iters, refit_iters=max(1, args.fit_max_iters // 2))
     extra = {k: v for k, v in (("start_speed_rad_s", args.start_speed), ("stale_periods", args.stale_periods))
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                           max_success_drop=args.max_success_drop, clamp_factor=args.clamp_factor,
                           clamp_allowance=args.clamp_allowance, excitation_s=args.excitation_s,
                           touch_points=args.touch_points, fit=fit, camera=camera,
-                          threads=args.threads, **extra)
+                          threads=plan.mujoco, **extra)
     try:
         loop = ImprovementLoop(options)
     except ValueError as e:  # options the loop refuses for its task (the cube camera, touches)

@@ -37,7 +37,8 @@ def _parse(argv):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fps", type=float, default=None, help="default: the control rate, 30")
     parser.add_argument("--num-envs", type=int, default=8, help="environments simulated at once")
-    parser.add_argument("--threads", type=int, default=2, help="MuJoCo threads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="MuJoCo threads (default: the free cores, roarm_lab.threads)")
     parser.add_argument("--only-successful", action="store_true", help="drop the expert's failed episodes")
     parser.add_argument("--camera", action="append", default=[], metavar="NAME",
                         help="record this camera (front, side, top); repeatable")
@@ -51,8 +52,14 @@ def _parse(argv):
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
-    if args.num_envs < 1 or args.threads < 1:
-        parser.error("--num-envs and --threads must be >= 1")
+    if args.num_envs < 1:
+        parser.error("--num-envs must be >= 1")
+    from roarm_lab import threads
+
+    try:
+        args.threads = threads.plan_threads(args.threads).mujoco
+    except ValueError as err:
+        parser.error(str(err))
     if len(set(args.camera)) != len(args.camera):
         parser.error("a --camera was given twice")
     args.repo_id = args.repo_id or f"local/roarm_{args.task.removeprefix('RoArm-').lower()}"

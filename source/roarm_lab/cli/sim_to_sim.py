@@ -16,7 +16,6 @@ Exit status 0 when every check run passes, 1 when one fails, 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=128, help="held-out episodes per backend")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="Isaac Lab's simulation device")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="MuJoCo rollout threads")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="MuJoCo rollout and torch threads (default: the free cores, roarm_lab.threads)")
     args = parser.parse_args(argv)
     if args.checkpoint and not Path(args.checkpoint).is_file():
         print(f"error: checkpoint {args.checkpoint} does not exist", file=sys.stderr)
@@ -44,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.num_envs < 1 or args.episodes < 1 or args.duration_s <= 0:
         print("error: --num_envs, --episodes and --duration_s must be positive", file=sys.stderr)
         return 2
+    from roarm_lab import threads
+
+    try:
+        plan = threads.plan_and_apply(args.threads)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(plan.line())
     from roarm_lab.isaaclab.physics import check_physics
     from roarm_lab.sim_to_sim import ISAACLAB_PHYSICS
 
@@ -69,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu_policy = load_policy(args.task, args.checkpoint)
         start = time.perf_counter()
         policy = compare_policy(args.task, lambda obs: cpu_policy(obs.cpu()), args.episodes, args.seed,
-                                nthread=args.threads, device=args.device, engines=args.engines)
+                                nthread=plan.mujoco, device=args.device, engines=args.engines)
         for line in policy.lines():
             print(line)
         print(f"policy_seconds={time.perf_counter() - start:.1f}")

@@ -44,12 +44,18 @@ CARRY_HEIGHT = 0.06  # cube centre above its rest height while carried to the ta
 LOWER_RADIUS = (0.01, 0.025)
 #: while carrying, the commanded grasp point leads the measured one by at most this (a swinging cube slips)
 CARRY_LEAD = 0.03
+#: a cube resting this close to the target (xy) is let go; PickPlace counts it placed within PLACE_RADIUS_M (2 cm),
+#: and a student whose release boundary blurs by a few millimetres must still land inside that
+RELEASE_RADIUS = 0.012
 #: gripper joint past which the jaws have let go of the cube (they hold it at 0.36-0.40 rad): the arm may leave.
 #: Well short of OPEN, because a servo with more friction than nominal stops short of an open command
 RELEASED = 0.7
 #: after letting go, the grasp point goes this high above the cube: PickPlace's success wants it >= 5 cm away,
 #: and the arm sags ~2 cm short of a 6 cm target
 RETREAT_HEIGHT = 0.10
+#: ... and where that is out of top-down reach (the wrist's 1.4 rad limit, from ~24 cm out), the first of these
+#: that is not
+RETREAT_FALLBACK_HEIGHTS = (0.085, 0.07, 0.055)
 
 
 class ReactivePicker:
@@ -88,13 +94,24 @@ class ReactivePicker:
         if self.place:
             # 1. on the table at the target: let go, then leave upwards (no speed test: a nudge while the jaws open
             # must not make it grab again)
-            placed = (rew.object_height(s) <= 0.005) & (rew.object_goal_xy_distance(s) <= PLACE_RADIUS_M)
+            resting = rew.object_height(s) <= 0.005
+            placed = resting & (rew.object_goal_xy_distance(s) <= PLACE_RADIUS_M)
+            # still holding it: let go only well inside the place radius, else keep sliding it onto the target
+            placed = placed & ~(gripped & (rew.object_goal_xy_distance(s) > RELEASE_RADIUS))
             released = placed & (gripper >= RELEASED)
             away = cube + torch.tensor([0.0, 0.0, RETREAT_HEIGHT])
             target = torch.where(placed[:, None], torch.where(released[:, None], away, grasp), target)
             jaws = torch.where(placed, OPEN, jaws)
 
-        q, ok = resets.top_down_pose(target, obs.object_yaw(s), 0.0)
+        yaw = obs.object_yaw(s)
+        q, ok = resets.top_down_pose(target, yaw, 0.0)
+        if self.place:  # far out, 10 cm up is beyond the wrist's limit: leave as high as the arm reaches
+            for height in RETREAT_FALLBACK_HEIGHTS:
+                retry = released & ~ok
+                if not retry.any():
+                    break
+                q[retry], ok[retry] = resets.top_down_pose(cube[retry] + torch.tensor([0.0, 0.0, height]),
+                                                           yaw[retry], 0.0)
         q[~ok] = s.joint_pos[~ok]  # out of top-down reach: hold still rather than swing away
         q[:, 5] = jaws
         return actions_for_targets(q)

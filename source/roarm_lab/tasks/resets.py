@@ -39,22 +39,28 @@ def top_down_pose(grasp_target: torch.Tensor, yaw: torch.Tensor, gripper: float)
     down = math.pi / 2  # firmware pitch convention: + = pointing down
     yaw_np = yaw.double().numpy()
 
-    def squaring_roll(base):
+    def squaring_roll(base, near=None):
         # top-down, the jaw plane's world yaw is base - pi/2 - roll; a cube repeats every quarter turn, so take
-        # the roll nearest 0 that squares the jaws to the cube
-        return np.remainder(base - yaw_np + np.pi / 4, np.pi / 2) - np.pi / 4
+        # the roll nearest 0 (or nearest ``near``) that squares the jaws to the cube
+        roll = np.remainder(base - yaw_np + np.pi / 4, np.pi / 2) - np.pi / 4
+        return roll if near is None else near + np.remainder(roll - near + np.pi / 4, np.pi / 2) - np.pi / 4
 
     # the grasp point is off the TCP and turns with base and roll: fixed-point iteration on the TCP target and
-    # the roll (the residual shrinks ~10x per pass)
+    # the roll (the residual shrinks ~10x per pass). The roll stays on the quarter turn chosen first: near +-45 deg
+    # re-choosing it each pass flipped it by 90 deg, which swung the grasp point and never converged
     tcp_target = p.copy()
     roll = squaring_roll(np.arctan2(p[:, 1], p[:, 0]))
+    # Targets whose IK fails keep their last TCP target (a failed solution's joints are no guide); whatever the
+    # passes did, a pose counts only if its grasp point is within 1 mm of the target.
     for _ in range(6):
         ik = kinematics.inverse_kinematics(tcp_target, pitch=down, roll=roll)
-        roll = squaring_roll(ik.q[:, 0])
+        solved = ik.converged
+        roll = np.where(solved, squaring_roll(ik.q[:, 0], near=roll), roll)
         ik.q[:, 4] = roll
-        tcp_target = tcp_target + (p - kinematics.grasp_position(ik.q))
+        tcp_target = tcp_target + solved[:, None] * (p - kinematics.grasp_position(ik.q))
     ik = kinematics.inverse_kinematics(tcp_target, pitch=down, roll=roll)
+    ok = ik.converged & (np.linalg.norm(kinematics.grasp_position(ik.q) - p, axis=-1) <= 1e-3)
     q = torch.zeros(len(p), 6)
     q[:, :5] = torch.from_numpy(ik.q).float()
     q[:, 5] = gripper
-    return q, torch.from_numpy(ik.converged)
+    return q, torch.from_numpy(ok)
