@@ -31,19 +31,7 @@ from pathlib import Path
 
 import torch
 
-
-def stage_flags(task: str, s) -> dict[str, torch.Tensor]:
-    from roarm_lab.tasks import pick_place
-    from roarm_lab.tasks.lift import HELD_RADIUS_M
-    from roarm_lab.tasks.mdp import rewards as rew
-
-    if task == "RoArm-Reach":
-        return {"within_1cm": rew.tcp_distance(s) <= 0.01}
-    grasped = rew.object_in_jaws(s, HELD_RADIUS_M) & (s.joint_pos[:, 5] < 0.9)
-    flags = {"grasped": grasped, "lifted": rew.object_lifted_in_jaws(s, 0.03, HELD_RADIUS_M) > 0}
-    if task == "RoArm-PickPlace":
-        flags["placed"] = pick_place.placed(s)
-    return flags
+from roarm_lab.evaluation import stage_flags
 
 
 def evaluate_stages(task: str, policy, episodes: int, seed: int) -> dict[str, float]:

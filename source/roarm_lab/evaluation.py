@@ -49,6 +49,23 @@ def eval_cfg(task: str, robot_profile: RobotProfile | None = None) -> TaskCfg:
     return cfg
 
 
+def stage_flags(task: str, s) -> dict[str, torch.Tensor]:
+    """(N,) bool per stage of the task that state ``s`` is in: Reach ``within_1cm``; Lift and PickPlace ``grasped``
+    (the cube between the jaws, jaws closed past 0.9 rad) and ``lifted`` (held 3 cm up); PickPlace ``placed``
+    (resting at the target). The stage an episode reached last is where it failed."""
+    from roarm_lab.tasks import pick_place
+    from roarm_lab.tasks.lift import HELD_RADIUS_M
+    from roarm_lab.tasks.mdp import rewards as rew
+
+    if task == "RoArm-Reach":
+        return {"within_1cm": rew.tcp_distance(s) <= 0.01}
+    grasped = rew.object_in_jaws(s, HELD_RADIUS_M) & (s.joint_pos[:, 5] < 0.9)
+    flags = {"grasped": grasped, "lifted": rew.object_lifted_in_jaws(s, 0.03, HELD_RADIUS_M) > 0}
+    if task == "RoArm-PickPlace":
+        flags["placed"] = pick_place.placed(s)
+    return flags
+
+
 def _stats(x: torch.Tensor) -> dict[str, float]:
     x = x.double()
     return {"median": x.median().item(), "mean": x.mean().item(), "p90": x.quantile(0.9).item(),

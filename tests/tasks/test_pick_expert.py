@@ -109,3 +109,25 @@ def test_descending_onto_a_resting_cube_keeps_the_jaws_off_the_table(cube_xy):
         assert model.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX
         lowest = data.geom_xpos[g][2] - np.abs(data.geom_xmat[g].reshape(3, 3)[2]) @ model.geom_size[g]
         assert lowest >= 0.005, f"{name} reaches {lowest * 1000:.1f} mm above the table"
+
+
+@pytest.mark.slow
+def test_expert_failures_benchmark_files_every_failed_episode_under_a_stage():
+    """benchmarks/expert_failures.py on 24 Lift episodes: it runs, files each failed episode under one stage, and
+    its success matches the held-out evaluation of the same expert (roarm_lab.evaluation.run_episodes)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from roarm_lab.evaluation import eval_env, run_episodes
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "expert_failures.py"), "--task", "RoArm-Lift",
+                          "--episodes", "24", "--threads", "1"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert sum(report["failed_by_stage"].values()) == round(24 * (1 - report["success"]))
+    env = eval_env("RoArm-Lift", 24, nthread=1)
+    expert = ReactivePicker(place=False)
+    assert run_episodes("RoArm-Lift", env, lambda obs: expert(env.arm_state)).success_rate == report["success"]

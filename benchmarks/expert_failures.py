@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Where a task's expert (or a trained policy) fails: held-out success and the failed episodes by the last stage
+they reached.
+
+    python benchmarks/expert_failures.py --task RoArm-PickPlace [--episodes 1000] [--checkpoint model_29.pt] \
+        [--show 5] [--threads N]
+
+Without ``--checkpoint`` it drives the task's expert (the DAgger teacher and the sim demos' driver: the registry's
+``make_expert``) through the held-out episodes ``play.py`` evaluates on; with one, that policy. Each failed episode
+is filed under the last stage it reached (:func:`roarm_lab.evaluation.stage_flags`: never grasped, grasped,
+lifted, placed), and the first ``--show`` of each are printed with their final state (cube to target in the table
+plane, cube height, gripper joint, grasp point to cube): e.g. ``placed`` with the jaws open and the grasp point
+still at the cube is an arm that did not leave; ``lifted`` with the cube far away on the table is a dropped or
+flung cube. Last line: one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", default="RoArm-PickPlace", choices=("RoArm-Lift", "RoArm-PickPlace"))
+    parser.add_argument("--episodes", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0, help="evaluation seed (offset from training seeds)")
+    parser.add_argument("--checkpoint", default=None, help="an rsl-rl checkpoint instead of the expert")
+    parser.add_argument("--show", type=int, default=5, help="failed episodes printed per stage")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    if args.episodes < 1:
+        parser.error("--episodes must be >= 1")
+
+    import torch
+
+    from roarm_lab import threads
+    from roarm_lab.evaluation import eval_env, stage_flags
+    from roarm_lab.tasks.mdp import rewards as rew
+    from roarm_lab.tasks.registry import get_entry
+
+    plan = threads.plan_and_apply(args.threads)
+    print(plan.line())
+    n = args.episodes
+    env = eval_env(args.task, n, seed=args.seed, nthread=plan.mujoco)
+    if args.checkpoint is None:
+        expert = get_entry(args.task).make_expert()
+
+        def act():
+            return expert(env.arm_state)
+    else:
+        from roarm_lab.training.policy import load_policy
+
+        policy = load_policy(args.task, args.checkpoint)
+
+        def act():
+            return policy(env.get_observations()["policy"])
+
+    stages = tuple(stage_flags(args.task, env.arm_state))
+    reached = {name: torch.zeros(n, dtype=torch.bool) for name in stages}
+    done = torch.zeros(n, dtype=torch.bool)
+    success = torch.zeros(n, dtype=torch.bool)
+    final: dict[str, torch.Tensor] = {}
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for step in range(env.max_episode_length):
+            s = env.arm_state
+            for name, flag in stage_flags(args.task, s).items():
+                reached[name] |= flag & ~done
+            before = {"goal_xy_m": rew.object_goal_xy_distance(s), "cube_height_m": rew.object_height(s),
+                      "gripper_rad": s.joint_pos[:, 5], "grasp_to_cube_m": rew.object_grasp_distance(s),
+                      "steps": torch.full((n,), step + 1.0)}
+            _, _, dones, _ = env.step(act())
+            if dones.any():
+                ended = env.last_episode
+                new = ~done[ended["env_ids"]]
+                ids = ended["env_ids"][new]
+                success[ids] = ended["success"][new]
+                for key, value in before.items():
+                    final.setdefault(key, torch.zeros(n))[ids] = value[ids].float()
+                done[ids] = True
+            if done.all():
+                break
+    seconds = time.perf_counter() - start
+
+    def last_stage(i: int) -> str:
+        return next((name for name in reversed(stages) if reached[name][i]), "never grasped")
+
+    failed = torch.nonzero(~success).flatten().tolist()
+    by_stage = Counter(last_stage(i) for i in failed)
+    who = "expert" if args.checkpoint is None else args.checkpoint
+    print(f"{args.task} {who}: success {success.float().mean().item():.3f} over {n} held-out episodes "
+          f"({seconds:.0f} s); stage reached by the episodes: "
+          + ", ".join(f"{name} {reached[name].float().mean().item():.3f}" for name in stages))
+    print("failed episodes by the last stage reached: " + ", ".join(f"{k} {v}" for k, v in by_stage.most_common()))
+    shown: Counter = Counter()
+    for i in failed:
+        stage = last_stage(i)
+        shown[stage] += 1
+        if shown[stage] <= args.show:
+            print(f"  episode {i} ({stage}): " + ", ".join(f"{k} {final[k][i].item():.3f}" for k in final))
+    print(json.dumps({"task": args.task, "policy": who, "episodes": n, "success": success.float().mean().item(),
+                      "reached": {k: v.float().mean().item() for k, v in reached.items()},
+                      "failed_by_stage": dict(by_stage), "seconds": round(seconds, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
