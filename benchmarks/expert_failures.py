@@ -57,7 +57,7 @@ def main() -> int:
         policy = load_policy(args.task, args.checkpoint)
 
         def act():
-            return policy(env.get_observations()["policy"])
+            return policy(obs)  # the observation the last step returned, as play.py feeds it
 
     stages = tuple(stage_flags(args.task, env.arm_state))
     reached = {name: torch.zeros(n, dtype=torch.bool) for name in stages}
@@ -65,6 +65,7 @@ def main() -> int:
     success = torch.zeros(n, dtype=torch.bool)
     final: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
+    obs = env.get_observations()["policy"]
     with torch.inference_mode():
         for step in range(env.max_episode_length):
             s = env.arm_state
@@ -73,7 +74,8 @@ def main() -> int:
             before = {"goal_xy_m": rew.object_goal_xy_distance(s), "cube_height_m": rew.object_height(s),
                       "gripper_rad": s.joint_pos[:, 5], "grasp_to_cube_m": rew.object_grasp_distance(s),
                       "steps": torch.full((n,), step + 1.0)}
-            _, _, dones, _ = env.step(act())
+            obs_td, _, dones, _ = env.step(act())
+            obs = obs_td["policy"]
             if dones.any():
                 ended = env.last_episode
                 new = ~done[ended["env_ids"]]
