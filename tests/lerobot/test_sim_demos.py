@@ -176,10 +176,12 @@ def test_appending_adds_episodes_and_keeps_the_old_ones(demos, tmp_path):
 
 def test_only_successful_drops_the_failed_episodes(tmp_path):
     root = tmp_path / "lift"
+    # executed with noise (the expert's targets recorded) the expert fails often enough that some of the first
+    # episodes are failures, however good it is without noise
     code, out = record("--task", LIFT, "--episodes", 3, "--num-envs", 8, "--seed", 0, "--root", root,
-                       "--repo-id", REPO_ID, "--only-successful")
+                       "--repo-id", REPO_ID, "--only-successful", "--action-noise", 0.05)
     assert code == 0, out
-    assert out.count("not written") >= 1 and "episodes_written=3" in out  # seed 0 has a failure among the first 4
+    assert out.count("not written") >= 1 and "episodes_written=3" in out
     ds = load(root)
     assert ds.num_episodes == 3
     hold = int(LIFT_SUCCESS_HOLD_S * CONTROL_HZ)
