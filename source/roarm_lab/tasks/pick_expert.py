@@ -94,10 +94,10 @@ class ReactivePicker:
         if self.place:
             # 1. on the table at the target: let go, then leave upwards (no speed test: a nudge while the jaws open
             # must not make it grab again)
-            resting = rew.object_height(s) <= 0.005
-            placed = resting & (rew.object_goal_xy_distance(s) <= PLACE_RADIUS_M)
+            to_goal = rew.object_goal_xy_distance(s)
+            placed = (rew.object_height(s) <= 0.005) & (to_goal <= PLACE_RADIUS_M)
             # still holding it: let go only well inside the place radius, else keep sliding it onto the target
-            placed = placed & ~(gripped & (rew.object_goal_xy_distance(s) > RELEASE_RADIUS))
+            placed = placed & ~(gripped & (to_goal > RELEASE_RADIUS))
             released = placed & (gripper >= RELEASED)
             away = cube + torch.tensor([0.0, 0.0, RETREAT_HEIGHT])
             target = torch.where(placed[:, None], torch.where(released[:, None], away, grasp), target)

@@ -46,8 +46,8 @@ def top_down_pose(grasp_target: torch.Tensor, yaw: torch.Tensor, gripper: float)
         return roll if near is None else near + np.remainder(roll - near + np.pi / 4, np.pi / 2) - np.pi / 4
 
     # the grasp point is off the TCP and turns with base and roll: fixed-point iteration on the TCP target and
-    # the roll (the residual shrinks ~10x per pass). The roll stays on the quarter turn chosen first: near +-45 deg
-    # re-choosing it each pass flipped it by 90 deg, which swung the grasp point and never converged
+    # the roll (the residual shrinks ~10x per pass). The roll stays on the quarter turn chosen first, so that near
+    # +-45 deg a re-choice between passes cannot turn the jaws (and the off-axis grasp point) by 90 deg
     tcp_target = p.copy()
     roll = squaring_roll(np.arctan2(p[:, 1], p[:, 0]))
     # Targets whose IK fails keep their last TCP target (a failed solution's joints are no guide); whatever the
