@@ -3,7 +3,7 @@
 they reached.
 
     python benchmarks/expert_failures.py --task RoArm-PickPlace [--episodes 1000] [--checkpoint model_29.pt] \
-        [--show 5] [--threads N]
+        [--show 5] [--threads N] [--action-noise 0.05]
 
 Without ``--checkpoint`` it drives the task's expert (the DAgger teacher and the sim demos' driver: the registry's
 ``make_expert``) through the held-out episodes ``play.py`` evaluates on; with one, that policy. Each failed episode
@@ -11,7 +11,9 @@ is filed under the last stage it reached (:func:`roarm_lab.evaluation.stage_flag
 lifted, placed), and the first ``--show`` of each are printed with their final state (cube to target in the table
 plane, cube height, gripper joint, grasp point to cube): e.g. ``placed`` with the jaws open and the grasp point
 still at the cube is an arm that did not leave; ``lifted`` with the cube far away on the table is a dropped or
-flung cube. Last line: one JSON object with the figures.
+flung cube. ``--action-noise STD`` executes every action plus Gaussian noise of that std (raw action units), as
+DAgger's DART rollouts and ``record_sim_demos.py --action-noise`` do: how robust the expert is to a student's
+imprecision. Last line: one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -31,9 +33,13 @@ def main() -> int:
     parser.add_argument("--checkpoint", default=None, help="an rsl-rl checkpoint instead of the expert")
     parser.add_argument("--show", type=int, default=5, help="failed episodes printed per stage")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--action-noise", type=float, default=0.0, metavar="STD",
+                        help="Gaussian noise added to every executed action (raw action units)")
     args = parser.parse_args()
     if args.episodes < 1:
         parser.error("--episodes must be >= 1")
+    if not args.action_noise >= 0.0:
+        parser.error("--action-noise must be >= 0")
 
     import torch
 
@@ -66,6 +72,7 @@ def main() -> int:
     final: dict[str, torch.Tensor] = {}
     start = time.perf_counter()
     obs = env.get_observations()["policy"]
+    noise = torch.Generator().manual_seed(args.seed)
     with torch.inference_mode():
         for step in range(env.max_episode_length):
             s = env.arm_state
@@ -74,7 +81,10 @@ def main() -> int:
             before = {"goal_xy_m": rew.object_goal_xy_distance(s), "cube_height_m": rew.object_height(s),
                       "gripper_rad": s.joint_pos[:, 5], "grasp_to_cube_m": rew.object_grasp_distance(s),
                       "steps": torch.full((n,), step + 1.0)}
-            obs_td, _, dones, _ = env.step(act())
+            action = act()
+            if args.action_noise > 0.0:
+                action = action + args.action_noise * torch.randn(action.shape, generator=noise)
+            obs_td, _, dones, _ = env.step(action)
             obs = obs_td["policy"]
             if dones.any():
                 ended = env.last_episode
@@ -94,6 +104,8 @@ def main() -> int:
     failed = torch.nonzero(~success).flatten().tolist()
     by_stage = Counter(last_stage(i) for i in failed)
     who = "expert" if args.checkpoint is None else args.checkpoint
+    if args.action_noise > 0.0:
+        who += f" (action noise {args.action_noise})"
     print(f"{args.task} {who}: success {success.float().mean().item():.3f} over {n} held-out episodes "
           f"({seconds:.0f} s); stage reached by the episodes: "
           + ", ".join(f"{name} {reached[name].float().mean().item():.3f}" for name in stages))
@@ -104,7 +116,8 @@ def main() -> int:
         shown[stage] += 1
         if shown[stage] <= args.show:
             print(f"  episode {i} ({stage}): " + ", ".join(f"{k} {final[k][i].item():.3f}" for k in final))
-    print(json.dumps({"task": args.task, "policy": who, "episodes": n, "success": success.float().mean().item(),
+    print(json.dumps({"task": args.task, "policy": who, "action_noise": args.action_noise, "episodes": n,
+                      "success": success.float().mean().item(),
                       "reached": {k: v.float().mean().item() for k, v in reached.items()},
                       "failed_by_stage": dict(by_stage), "seconds": round(seconds, 1)}))
     return 0

@@ -73,6 +73,33 @@ def test_after_placing_the_picker_leaves_once_the_jaws_have_let_go(gripper, cube
     assert command[0, 5] >= 1.0  # the jaws stay commanded open
 
 
+@pytest.mark.parametrize("off", [(0.015, 0.0), (0.0, -0.016), (-0.011, 0.011)])
+def test_a_held_cube_set_down_off_the_target_is_lifted_over_not_slid(off):
+    """A cube held in the closed jaws, resting on the table 1.5 cm from the target (inside PickPlace's 2 cm, outside
+    the 1.2 cm the expert lets go within): pushing it along the table gets nowhere against friction (trained
+    students stood there pushing until the episode ended), so the expert's next grasp point goes up and towards
+    the target."""
+    from roarm_lab.tasks import resets
+    from roarm_lab.tasks.mdp.actions import joint_targets
+    from roarm_lab.tasks.mdp.state import ArmState
+    from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
+
+    goal = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
+    cube = goal + torch.tensor([[*off, 0.0]])
+    yaw = torch.zeros(1)
+    q, ok = resets.top_down_pose(cube, yaw, sum(GRIPPED_RANGE) / 2)  # jaws closed on the cube
+    assert ok.all()
+    zeros = torch.zeros(1, 6)
+    s = ArmState.from_joints(q, zeros, goal, zeros, zeros, object_pos=cube,
+                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    command = joint_targets(ReactivePicker(place=True)(s))
+    commanded = ArmState.from_joints(command, zeros, goal, zeros, zeros)
+    assert commanded.grasp_pos[0, 2] - s.grasp_pos[0, 2] >= 0.01  # lifted
+    before = torch.linalg.norm(s.grasp_pos[0, :2] - goal[0, :2])
+    assert torch.linalg.norm(commanded.grasp_pos[0, :2] - goal[0, :2]) < before - 0.003  # towards the target
+    assert command[0, 5] <= GRIPPED_RANGE[0]  # still held
+
+
 @pytest.mark.parametrize("cube_xy", [(0.15, -0.05), (0.22, 0.05), (0.30, 0.0)])
 def test_descending_onto_a_resting_cube_keeps_the_jaws_off_the_table(cube_xy):
     """Aligned over a resting cube with the jaws open, the expert's commanded pose closes the jaws around the cube
