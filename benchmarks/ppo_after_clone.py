@@ -61,6 +61,16 @@ class RolloutProbe:
     def __getattr__(self, name):
         return getattr(self.env, name)
 
+    # rsl-rl's learn(init_at_random_ep_len=True) assigns this: it must reach the env, or every episode runs in step
+    # and each PPO iteration learns from one phase of the task only (as train.py's unwrapped env does not)
+    @property
+    def episode_length_buf(self):
+        return self.env.episode_length_buf
+
+    @episode_length_buf.setter
+    def episode_length_buf(self, value):
+        self.env.episode_length_buf = value
+
     def step(self, actions):
         self.flags.append(stage_flags(self.task, self.env.arm_state))
         return self.env.step(actions)
