@@ -42,9 +42,9 @@ SAG_GAIN = 0.3
 CARRY_HEIGHT = 0.06  # cube centre above its rest height while carried to the target
 #: lower the cube onto the target from within this (xy) of it; keep lowering while within the larger radius
 LOWER_RADIUS = (0.01, 0.025)
-#: ... down a cone: the cube's target height above the goal is LOWER_SLOPE times its xy error beyond LOWER_APEX
-LOWER_SLOPE = 2.0
-LOWER_APEX = 0.005
+#: ... down a cone: the cube's target height above the goal is LOWER_SLOPE times its xy error beyond RELEASE_RADIUS
+#: (within that it goes straight down and is let go: no target hovering over a release)
+LOWER_SLOPE = 4.0
 #: while carrying, the commanded grasp point leads the measured one by at most this (a swinging cube slips)
 CARRY_LEAD = 0.03
 #: a cube resting this close to the target (xy) is let go; PickPlace counts it placed within PLACE_RADIUS_M (2 cm),
@@ -134,6 +134,6 @@ class ReactivePicker:
         lowering = (xy <= LOWER_RADIUS[0]) | ((xy <= LOWER_RADIUS[1]) & ~raised)
         # down a cone over the target: the further off in xy, the higher; a cube set down off the target is lifted
         # and moved over rather than slid along the table (which friction stops: the arm pushed on forever)
-        above = torch.clamp(LOWER_SLOPE * (xy - LOWER_APEX), min=0.0, max=CARRY_HEIGHT)
+        above = torch.clamp(LOWER_SLOPE * (xy - RELEASE_RADIUS), min=0.0, max=CARRY_HEIGHT)
         down = goal + torch.nn.functional.pad(above[:, None], (2, 0))
         return torch.where(lowering[:, None], down, far)
