@@ -62,7 +62,7 @@ class RolloutProbe:
         return getattr(self.env, name)
 
     # rsl-rl's learn(init_at_random_ep_len=True) assigns this: it must reach the env, or every episode runs in step
-    # and each PPO iteration learns from one phase of the task only (as train.py's unwrapped env does not)
+    # and each PPO iteration learns from one phase of the task only (train.py hands rsl-rl the env itself)
     @property
     def episode_length_buf(self):
         return self.env.episode_length_buf

@@ -99,7 +99,7 @@ class ReactivePicker:
             # must not make it grab again)
             to_goal = rew.object_goal_xy_distance(s)
             placed = (rew.object_height(s) <= 0.005) & (to_goal <= PLACE_RADIUS_M)
-            # still holding it: let go only well inside the place radius, else keep sliding it onto the target
+            # still holding it: let go only well inside the place radius, else carry it on (lifted over: the cone below)
             placed = placed & ~(gripped & (to_goal > RELEASE_RADIUS))
             released = placed & (gripper >= RELEASED)
             away = cube + torch.tensor([0.0, 0.0, RETREAT_HEIGHT])
@@ -135,5 +135,5 @@ class ReactivePicker:
         # down a cone over the target: the further off in xy, the higher; a cube set down off the target is lifted
         # and moved over rather than slid along the table (which friction stops: the arm pushed on forever)
         above = torch.clamp(LOWER_SLOPE * (xy - RELEASE_RADIUS), min=0.0, max=CARRY_HEIGHT)
-        down = goal + torch.nn.functional.pad(above[:, None], (2, 0))
+        down = torch.stack([goal[:, 0], goal[:, 1], goal[:, 2] + above], -1)
         return torch.where(lowering[:, None], down, far)
