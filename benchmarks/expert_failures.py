@@ -44,7 +44,7 @@ def main() -> int:
     import torch
 
     from roarm_lab import threads
-    from roarm_lab.evaluation import eval_env, stage_flags
+    from roarm_lab.evaluation import eval_env, run_episodes, stage_flags
     from roarm_lab.tasks.mdp import rewards as rew
     from roarm_lab.tasks.registry import get_entry
 
@@ -55,48 +55,40 @@ def main() -> int:
     if args.checkpoint is None:
         expert = get_entry(args.task).make_expert()
 
-        def act():
+        def act(obs):
             return expert(env.arm_state)
     else:
         from roarm_lab.training.policy import load_policy
 
-        policy = load_policy(args.task, args.checkpoint)
+        act = load_policy(args.task, args.checkpoint)  # fed the observation, as play.py feeds it
+    noise = torch.Generator().manual_seed(args.seed)
 
-        def act():
-            return policy(obs)  # the observation the last step returned, as play.py feeds it
+    def policy(obs):
+        action = act(obs)
+        if args.action_noise > 0.0:
+            action = action + args.action_noise * torch.randn(action.shape, generator=noise)
+        return action
 
     stages = tuple(stage_flags(args.task, env.arm_state))
-    reached = {name: torch.zeros(n, dtype=torch.bool) for name in stages}
-    done = torch.zeros(n, dtype=torch.bool)
-    success = torch.zeros(n, dtype=torch.bool)
-    final: dict[str, torch.Tensor] = {}
+    reached_now = {name: torch.zeros(n, dtype=torch.bool) for name in stages}
+
+    def observe(e) -> dict[str, torch.Tensor]:
+        """The stages the running episode has reached so far and the state it is in."""
+        s = e.arm_state
+        starts = e.episode_length_buf.cpu() == 0
+        for name, flag in stage_flags(args.task, s).items():
+            reached_now[name] = torch.where(starts, flag, reached_now[name] | flag)
+        return {**{f"reached {name}": flag.clone() for name, flag in reached_now.items()},
+                "goal_xy_m": rew.object_goal_xy_distance(s), "cube_height_m": rew.object_height(s),
+                "gripper_rad": s.joint_pos[:, 5], "grasp_to_cube_m": rew.object_grasp_distance(s)}
+
     start = time.perf_counter()
-    obs = env.get_observations()["policy"]
-    noise = torch.Generator().manual_seed(args.seed)
-    with torch.inference_mode():
-        for step in range(env.max_episode_length):
-            s = env.arm_state
-            for name, flag in stage_flags(args.task, s).items():
-                reached[name] |= flag & ~done
-            before = {"goal_xy_m": rew.object_goal_xy_distance(s), "cube_height_m": rew.object_height(s),
-                      "gripper_rad": s.joint_pos[:, 5], "grasp_to_cube_m": rew.object_grasp_distance(s),
-                      "steps": torch.full((n,), step + 1.0)}
-            action = act()
-            if args.action_noise > 0.0:
-                action = action + args.action_noise * torch.randn(action.shape, generator=noise)
-            obs_td, _, dones, _ = env.step(action)
-            obs = obs_td["policy"]
-            if dones.any():
-                ended = env.last_episode
-                new = ~done[ended["env_ids"]]
-                ids = ended["env_ids"][new]
-                success[ids] = ended["success"][new]
-                for key, value in before.items():
-                    final.setdefault(key, torch.zeros(n))[ids] = value[ids].float()
-                done[ids] = True
-            if done.all():
-                break
+    result = run_episodes(args.task, env, policy, observe=observe)
     seconds = time.perf_counter() - start
+    episode = result.per_episode
+    success = episode["success"]
+    reached = {name: episode[f"reached {name}"] for name in stages}
+    final = {key: episode[key] for key in ("goal_xy_m", "cube_height_m", "gripper_rad", "grasp_to_cube_m", "length")}
 
     def last_stage(i: int) -> str:
         return next((name for name in reversed(stages) if reached[name][i]), "never grasped")
@@ -106,7 +98,7 @@ def main() -> int:
     who = "expert" if args.checkpoint is None else args.checkpoint
     if args.action_noise > 0.0:
         who += f" (action noise {args.action_noise})"
-    print(f"{args.task} {who}: success {success.float().mean().item():.3f} over {n} held-out episodes "
+    print(f"{args.task} {who}: success {result.success_rate:.3f} over {n} held-out episodes "
           f"({seconds:.0f} s); stage reached by the episodes: "
           + ", ".join(f"{name} {reached[name].float().mean().item():.3f}" for name in stages))
     print("failed episodes by the last stage reached: " + ", ".join(f"{k} {v}" for k, v in by_stage.most_common()))
@@ -117,7 +109,7 @@ def main() -> int:
         if shown[stage] <= args.show:
             print(f"  episode {i} ({stage}): " + ", ".join(f"{k} {final[k][i].item():.3f}" for k in final))
     print(json.dumps({"task": args.task, "policy": who, "action_noise": args.action_noise, "episodes": n,
-                      "success": success.float().mean().item(),
+                      "success": result.success_rate,
                       "reached": {k: v.float().mean().item() for k, v in reached.items()},
                       "failed_by_stage": dict(by_stage), "seconds": round(seconds, 1)}))
     return 0

@@ -111,7 +111,7 @@ def main() -> int:
     if args.clone:
         runner.load(args.clone)
         warm = entry.warm_start if args.recipe == "default" else finetune.legacy_warm_start(entry.warm_start)
-        set_action_std(runner.alg.actor, warm.exploration_std)
+        set_action_std(runner.alg.actor, warm.dagger.exploration_std)
         freeze_obs_normalizer(runner.alg.actor)
         (finetune.prepare if args.recipe == "default" else finetune.legacy_handover)(runner, warm)
     else:

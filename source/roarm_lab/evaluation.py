@@ -31,6 +31,9 @@ class EvalResult:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> {median, mean, p90, max}
     episode_length_mean: float = 0.0
     return_mean: float = 0.0
+    #: (episodes,) per episode: ``success``, ``length``, ``return``, the task's metrics and what ``run_episodes``'s
+    #: ``observe`` returned before the episode's last step
+    per_episode: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     def lines(self) -> list[str]:
         out = [f"task={self.task} episodes={self.episodes} success_rate={self.success_rate:.3f} "
@@ -103,21 +106,24 @@ def evaluate(task: str, policy: Callable[[torch.Tensor], torch.Tensor], episodes
 
 
 def run_episodes(task: str, env, policy: Callable[[torch.Tensor], torch.Tensor],
-                 on_step: Callable[[object], None] | None = None) -> EvalResult:
+                 on_step: Callable[[object], None] | None = None,
+                 observe: Callable[[object], dict[str, torch.Tensor]] | None = None) -> EvalResult:
     """The first episode of every environment of ``env``, a VecEnv that records its ended episodes in
-    ``last_episode`` (env_ids, success, the task's metrics), as both backends do."""
+    ``last_episode`` (env_ids, success, the task's metrics), as both backends do. ``on_step`` is called with the
+    env after every step; ``observe`` with the env before every step, returning (N,) values per name: each
+    episode's values from before its last step (the state it ended in) come back in ``per_episode``."""
     spec = get_task(task)
     episodes = env.num_envs
     done = torch.zeros(episodes, dtype=torch.bool)
-    success = torch.zeros(episodes, dtype=torch.bool)
-    lengths = torch.zeros(episodes)
-    returns = torch.zeros(episodes)
-    metrics = {name: torch.zeros(episodes) for name, _ in spec.metrics}
+    per_episode = {"success": torch.zeros(episodes, dtype=torch.bool), "length": torch.zeros(episodes),
+                   "return": torch.zeros(episodes)}
+    per_episode.update({name: torch.zeros(episodes) for name, _ in spec.metrics})
     running = torch.zeros(episodes)
     obs = env.get_observations()["policy"]
     with torch.inference_mode():
         for _ in range(env.max_episode_length):
             lengths_now = env.episode_length_buf.cpu() + 1
+            observed = {} if observe is None else {k: v.cpu() for k, v in observe(env).items()}
             obs_td, reward, dones, _ = env.step(policy(obs))
             obs = obs_td["policy"]
             running += reward.cpu()
@@ -128,15 +134,18 @@ def run_episodes(task: str, env, policy: Callable[[torch.Tensor], torch.Tensor],
                 first = ended["env_ids"]
                 new = ~done[first]
                 ids = first[new]
-                success[ids] = ended["success"][new]
-                lengths[ids] = lengths_now[ids].float()
-                returns[ids] = running[ids]
-                for name in metrics:
-                    metrics[name][ids] = ended[name][new]
+                per_episode["success"][ids] = ended["success"][new]
+                per_episode["length"][ids] = lengths_now[ids].float()
+                per_episode["return"][ids] = running[ids]
+                for name, _ in spec.metrics:
+                    per_episode[name][ids] = ended[name][new]
+                for name, value in observed.items():
+                    per_episode.setdefault(name, torch.zeros(episodes, dtype=value.dtype))[ids] = value[ids]
                 done[ids] = True
                 running[first] = 0.0
             if done.all():
                 break
-    return EvalResult(task=task, episodes=episodes, success_rate=success.float().mean().item(),
-                      metrics={name: _stats(v) for name, v in metrics.items()},
-                      episode_length_mean=lengths.mean().item(), return_mean=returns.mean().item())
+    return EvalResult(task=task, episodes=episodes, success_rate=per_episode["success"].float().mean().item(),
+                      metrics={name: _stats(per_episode[name]) for name, _ in spec.metrics},
+                      episode_length_mean=per_episode["length"].mean().item(),
+                      return_mean=per_episode["return"].mean().item(), per_episode=per_episode)

@@ -74,7 +74,7 @@ def test_one_complete_registry_entry_per_task():
         entry = get_entry(task_id)
         assert entry.task_id == task_id and get_task(task_id) is entry.spec
         assert entry.agent.max_iterations > 0 and entry.agent.hidden_dims and entry.agent.init_std > 0
-        assert entry.warm_start is not None and entry.warm_start.rounds > 0
+        assert entry.warm_start is not None and entry.warm_start.dagger.rounds > 0
         assert callable(entry.make_expert)
     with pytest.raises(KeyError, match="unknown task 'RoArm-Nope'; known: RoArm-Reach"):
         get_task("RoArm-Nope")

@@ -46,6 +46,21 @@ def test_the_expert_reaches_held_out_targets_within_a_millimetre_in_simulation()
     assert result.metrics["final_tcp_error_m"]["median"] <= 0.001
 
 
+def test_run_episodes_keeps_each_episodes_last_observation_and_outcome():
+    """``observe``'s values come back per episode from before its last step: a Reach episode ends by timing out,
+    so its last step starts at step max_episode_length - 1; the final TCP error is the env's own metric."""
+    expert = ReachIKExpert()
+    env = MujocoTaskEnv(TASK, 8, cfg=eval_cfg(TASK), seed=EVAL_SEED_OFFSET, nthread=1)
+    result = run_episodes(TASK, env, lambda obs: expert(env.arm_state),
+                          observe=lambda e: {"step": e.episode_length_buf.clone()})
+    episode = result.per_episode
+    assert (episode["step"] == env.max_episode_length - 1).all()
+    assert (episode["length"] == env.max_episode_length).all()
+    assert episode["success"].dtype == torch.bool and len(episode["final_tcp_error_m"]) == 8
+    assert episode["final_tcp_error_m"].median().item() == pytest.approx(
+        result.metrics["final_tcp_error_m"]["median"])
+
+
 def test_expert_share_falls_from_one_to_zero():
     cfg = DaggerCfg(rounds=10, expert_fraction=0.5)
     shares = [expert_share(cfg, r) for r in range(cfg.rounds)]
@@ -79,6 +94,19 @@ def test_dagger_clones_the_expert_and_hands_ppo_a_low_std():
     # the clone reaches targets far better than an untrained actor could
     result = evaluate(TASK, obs_policy(runner.get_inference_policy("cpu")), episodes=128, nthread=1)
     assert result.metrics["final_tcp_error_m"]["median"] < 0.04
+
+
+def test_the_final_fit_brings_the_clone_closer_to_the_expert():
+    errors = {}
+    for final_epochs in (0, 20):
+        runner, env = _runner(64)
+        cfg = DaggerCfg(rounds=3, steps_per_round=16, epochs=2, minibatch_size=256, final_epochs=final_epochs)
+        rounds = clone_expert(runner, env, ReachIKExpert(), cfg, seed=1)
+        # the same rollouts either way (the final fit runs after the last round), one more record with it
+        assert len(rounds) == cfg.rounds + (final_epochs > 0)
+        assert rounds[-1].samples == 64 * 16 * 3
+        errors[final_epochs] = _actor_error_to_expert(runner, env)
+    assert errors[20] < 0.85 * errors[0], errors
 
 
 def test_the_aggregate_keeps_the_newest_samples_up_to_the_cap():
@@ -171,7 +199,7 @@ def test_dagger_executes_its_actions_with_the_rollout_noise(noise):
 
 def test_reach_is_the_task_with_a_warm_start():
     entry = get_entry(TASK)
-    assert isinstance(entry.make_expert(), ReachIKExpert) and entry.warm_start.rounds > 0
+    assert isinstance(entry.make_expert(), ReachIKExpert) and entry.warm_start.dagger.rounds > 0
 
 
 def test_the_handover_keeps_the_action_std_at_its_floor():

@@ -49,7 +49,7 @@ def test_train_writes_isaac_lab_style_logs(reach_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert re.search(r"\[#+\] 3/3 it .* ETA 00:00", result.stdout)
     # Reach starts from the analytic-IK expert: every DAgger round is reported, then PPO takes over
-    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == get_entry("RoArm-Reach").warm_start.rounds
+    assert len(re.findall(r"DAgger round \d+/\d+", result.stdout)) == get_entry("RoArm-Reach").warm_start.dagger.rounds
     assert "PPO takes over" in result.stdout
 
 
@@ -80,7 +80,7 @@ def test_object_tasks_train_and_pick_place_starts_from_lift_weights(reach_run, t
     assert lift.returncode == 0, lift.stdout[-2000:] + lift.stderr[-2000:]
     warm = get_entry("RoArm-Lift").warm_start
     assert "PPO takes over" in lift.stdout and f"trained {warm.ppo_iterations} PPO iterations" in lift.stdout
-    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == warm.rounds
+    assert len(re.findall(r"DAgger round \d+/\d+", lift.stdout)) == warm.dagger.rounds
     lift_ckpt = next((tmp_path / "RoArm-Lift").glob(f"*/model_{warm.ppo_iterations - 1}.pt"))
     place = _run(*TRAIN, "--task", "RoArm-PickPlace", "--num_envs", "32",
                  "--max_iterations", "1", "--init_from", lift_ckpt, "--log_root", tmp_path)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from roarm_lab.evaluation import EVAL_SEED_OFFSET, EvalResult, eval_cfg, run_episodes
-from roarm_lab.sim_mujoco.env import MujocoTaskEnv
+from roarm_lab.evaluation import EvalResult, eval_env, run_episodes
 from roarm_lab.tasks.mdp.actions import actions_for_targets
 
 from .dataset_features import ENVIRONMENT_STATE, IMAGE_PREFIX, STATE, TASK_PROMPTS
@@ -28,7 +27,7 @@ def evaluate_lerobot_policy(task: str, policy: LeRobotPolicy, episodes: int = 10
     images = [name for name in policy.input_names if name.startswith(IMAGE_PREFIX)]
     if images:
         raise ValueError(f"evaluating camera inputs ({', '.join(images)}) in simulation is not supported")
-    env = MujocoTaskEnv(task, episodes, cfg=eval_cfg(task), seed=EVAL_SEED_OFFSET + seed, nthread=nthread)
+    env = eval_env(task, episodes, seed=seed, nthread=nthread)
     policy.reset()
     prompt = TASK_PROMPTS.get(task, "")
 

@@ -50,6 +50,8 @@ CARRY_LEAD = 0.03
 #: a cube resting this close to the target (xy) is let go; PickPlace counts it placed within PLACE_RADIUS_M (2 cm),
 #: and a student whose release boundary blurs by a few millimetres must still land inside that
 RELEASE_RADIUS = 0.012
+#: ... and with the cube's centre at most this above its resting height
+RELEASE_HEIGHT = 0.005
 #: gripper joint past which the jaws have let go of the cube (they hold it at 0.36-0.40 rad): the arm may leave.
 #: Well short of OPEN, because a servo with more friction than nominal stops short of an open command
 RELEASED = 0.7
@@ -98,7 +100,7 @@ class ReactivePicker:
             # 1. on the table at the target: let go, then leave upwards (no speed test: a nudge while the jaws open
             # must not make it grab again)
             to_goal = rew.object_goal_xy_distance(s)
-            placed = (rew.object_height(s) <= 0.005) & (to_goal <= PLACE_RADIUS_M)
+            placed = (rew.object_height(s) <= RELEASE_HEIGHT) & (to_goal <= PLACE_RADIUS_M)
             # still holding it: let go only well inside the place radius, else carry it on (lifted over: the cone below)
             placed = placed & ~(gripped & (to_goal > RELEASE_RADIUS))
             released = placed & (gripper >= RELEASED)

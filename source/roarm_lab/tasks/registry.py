@@ -2,7 +2,7 @@
 
 Everything here is plain data and torch: this package imports neither Isaac Lab nor :mod:`roarm_lab.training`.
 The layers above turn an entry into what they need: :mod:`roarm_lab.training.rsl_rl_cfg` the agent into Isaac
-Lab's rsl-rl config classes and :mod:`roarm_lab.training.warm_start` the warm start into a ``DaggerCfg``;
+Lab's rsl-rl config classes and :mod:`roarm_lab.training.warm_start` the warm start into a clone and its handover;
 :mod:`roarm_lab.isaaclab` registers one gym id (and a ``-Play`` variant) per entry and generates its env config.
 """
 
@@ -57,22 +57,37 @@ class PPOAgentCfg:
 
 
 @dataclass(frozen=True)
-class WarmStartCfg:
-    """Imitate the task's expert with DAgger before PPO (the other DAgger settings are ``DaggerCfg``'s defaults),
-    then run ``ppo_iterations`` PPO iterations (None: the agent's ``max_iterations``) unless the user asks for
-    another number."""
+class DaggerCfg:
+    """DAgger of a task's expert into the PPO actor (:func:`roarm_lab.training.dagger.clone_expert`)."""
 
     rounds: int = 10
+    steps_per_round: int = 24
+    #: the expert's share of the actions falls linearly from 1 to 0 over this fraction of the rounds
+    expert_fraction: float = 0.5
     #: passes over the aggregate after each round
     epochs: int = 5
-    #: the aggregate keeps at most this many of the newest samples
+    #: the aggregate keeps at most this many of the newest samples (long tasks need many rounds)
     max_samples: int = 1_000_000
-    #: the actor's action std for the PPO that follows
+    minibatch_size: int = 4096
+    learning_rate: float = 1e-3
+    #: the actor's action std for the PPO that follows (its init_std is meant for learning from scratch)
     exploration_std: float = 0.1
-    ppo_iterations: int | None = None
-    #: Gaussian noise (std, in action units) added to the actions DAgger executes (DART): the clone sees, and
-    #: learns to recover from, the noise PPO will explore with
+    #: std of the Gaussian noise added to every executed action, expert's or student's (DART): the clone is
+    #: labelled on the states that noise leads to and so learns to recover from the noise PPO explores with
     rollout_noise_std: float = 0.0
+    #: passes over the final aggregate after the last round, the learning rate annealed from ``learning_rate`` to
+    #: 0 (cosine): the clone ends at a settled fit, not wherever the last round's constant-rate steps left it
+    final_epochs: int = 0
+
+
+@dataclass(frozen=True)
+class WarmStartCfg:
+    """Imitate the task's expert with DAgger (``dagger``) before PPO, hand the clone over to PPO, then run
+    ``ppo_iterations`` PPO iterations (None: the agent's ``max_iterations``) unless the user asks for another
+    number."""
+
+    dagger: DaggerCfg
+    ppo_iterations: int | None = None
     #: PPO iterations after the clone that train only the critic (actor frozen, plain squared value error)
     critic_warmup_iterations: int = 10
     #: the learning rate the actor's first PPO update starts at (the adaptive schedule raises it from there);
@@ -109,15 +124,15 @@ _LIFT_AGENT = replace(_REACH_AGENT, max_iterations=600, init_std=0.5, entropy_co
 #: docs/training.md.
 ENTRIES: dict[str, TaskEntry] = {e.task_id: e for e in (
     TaskEntry(reach.SPEC, _REACH_AGENT,
-              WarmStartCfg(rounds=20, epochs=10, exploration_std=0.02, rollout_noise_std=0.02,
+              WarmStartCfg(DaggerCfg(rounds=20, epochs=10, exploration_std=0.02, rollout_noise_std=0.02),
                            actor_learning_rate=1e-4, min_std=0.02), ReachIKExpert),
     TaskEntry(lift.SPEC, _LIFT_AGENT,
-              WarmStartCfg(rounds=20, max_samples=400_000, exploration_std=0.05, ppo_iterations=30,
-                           rollout_noise_std=0.05, actor_learning_rate=1e-4),
+              WarmStartCfg(DaggerCfg(rounds=20, max_samples=400_000, exploration_std=0.05, rollout_noise_std=0.05),
+                           ppo_iterations=30, actor_learning_rate=1e-4),
               partial(ReactivePicker, place=False)),
     TaskEntry(pick_place.SPEC, replace(_LIFT_AGENT, max_iterations=1000),
-              WarmStartCfg(rounds=30, max_samples=400_000, exploration_std=0.05, ppo_iterations=30,
-                           rollout_noise_std=0.05, actor_learning_rate=1e-4),
+              WarmStartCfg(DaggerCfg(rounds=30, max_samples=400_000, exploration_std=0.05, rollout_noise_std=0.05),
+                           ppo_iterations=30, actor_learning_rate=1e-4),
               partial(ReactivePicker, place=True)),
 )}
 

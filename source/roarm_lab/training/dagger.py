@@ -17,25 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
-from roarm_lab.tasks.registry import Expert
+from roarm_lab.tasks.registry import DaggerCfg, Expert
 
-
-@dataclass
-class DaggerCfg:
-    rounds: int = 10
-    steps_per_round: int = 24
-    #: the expert's share of the actions falls linearly from 1 to 0 over this fraction of the rounds
-    expert_fraction: float = 0.5
-    epochs: int = 5
-    #: the aggregate keeps at most this many of the newest samples (long tasks need many rounds)
-    max_samples: int = 1_000_000
-    minibatch_size: int = 4096
-    learning_rate: float = 1e-3
-    #: the actor's action std for the PPO that follows (its init_std is meant for learning from scratch)
-    exploration_std: float = 0.1
-    #: std of the Gaussian noise added to every executed action, expert's or student's (DART): the clone is
-    #: labelled on the states that noise leads to and so learns to recover from the noise PPO explores with
-    rollout_noise_std: float = 0.0
+__all__ = ["DaggerCfg", "DaggerRound", "clone_expert", "expert_share"]
 
 
 @dataclass
@@ -84,21 +68,40 @@ def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
             observations.pop(0)
             labels.pop(0)
         data, target = torch.cat(observations), torch.cat(labels)
-        for _ in range(cfg.epochs):
-            order = torch.randperm(len(target), generator=generator).to(device)
-            for start in range(0, len(target), cfg.minibatch_size):
-                batch = order[start:start + cfg.minibatch_size]
-                loss = torch.mean((actor(data[batch]) - target[batch]) ** 2)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        record = DaggerRound(round_index, share, len(target), loss.item())
+        loss = _fit(actor, optimizer, data, target, cfg.epochs, cfg.minibatch_size, generator, device)
+        record = DaggerRound(round_index, share, len(target), loss)
+        report.append(record)
+        if log is not None:
+            log(record)
+    if cfg.final_epochs > 0:
+        steps = cfg.final_epochs * math.ceil(len(target) / cfg.minibatch_size)
+        annealing = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+        loss = _fit(actor, optimizer, data, target, cfg.final_epochs, cfg.minibatch_size, generator, device,
+                    annealing)
+        record = DaggerRound(cfg.rounds, 0.0, len(target), loss)
         report.append(record)
         if log is not None:
             log(record)
     set_action_std(actor, cfg.exploration_std)
     freeze_obs_normalizer(actor)
     return report
+
+
+def _fit(actor, optimizer, data, target, epochs: int, minibatch_size: int, generator, device,
+         scheduler=None) -> float:
+    """Regress the actor's mean onto ``target`` for ``epochs`` shuffled passes; returns the last minibatch's loss."""
+    loss = torch.zeros(())
+    for _ in range(epochs):
+        order = torch.randperm(len(target), generator=generator).to(device)
+        for start in range(0, len(target), minibatch_size):
+            batch = order[start:start + minibatch_size]
+            loss = torch.mean((actor(data[batch]) - target[batch]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+    return loss.item()
 
 
 def freeze_obs_normalizer(actor) -> None:

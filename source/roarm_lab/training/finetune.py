@@ -7,9 +7,9 @@ made PPO take it apart (95.7 % -> 47 % within 5 actor updates):
 * **Exploration noise the clone never saw.** With the actions sampled at std 0.15 the clone succeeds in 4.7 % of
   episodes (the arm's noise alone: 3 %; the gripper's alone: 96.7 %): PPO's rollouts are then the episodes of a
   policy that fails, and what it learns from them is not what the deterministic policy does. The fix is on both
-  sides: DAgger's student rollouts carry exploration noise (``WarmStartCfg.rollout_noise_std``, DART: Laskey et
+  sides: DAgger's student rollouts carry exploration noise (``DaggerCfg.rollout_noise_std``, DART: Laskey et
   al., 2017), so the clone learns to recover from it (the ``last_action`` it observes is then noisy too), and PPO
-  explores at a std the clone survives (``WarmStartCfg.exploration_std``).
+  explores at a std the clone survives (``DaggerCfg.exploration_std``).
 * **The first actor step.** The actor's Adam moments are empty when its updates start, so the first step moves
   every weight by the full learning rate in the sign of its gradient; at 1e-3 that alone is a KL spike the
   adaptive schedule answers only afterwards (it fell to 1e-5 within the first iteration). The actor's updates
@@ -77,8 +77,8 @@ def legacy_handover(runner, warm) -> None:
 
 def legacy_warm_start(warm):
     """The warm start before issue 20 (with :func:`legacy_handover`): clean DAgger rollouts, PPO at std 0.15."""
-    return replace(warm, exploration_std=0.15, rollout_noise_std=0.0, critic_warmup_iterations=10,
-                   actor_learning_rate=None, min_std=None)
+    return replace(warm, dagger=replace(warm.dagger, exploration_std=0.15, rollout_noise_std=0.0),
+                   critic_warmup_iterations=10, actor_learning_rate=None, min_std=None)
 
 
 @contextlib.contextmanager

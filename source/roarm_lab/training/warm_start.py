@@ -6,19 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from roarm_lab.tasks.registry import WarmStartCfg, get_entry
+from roarm_lab.tasks.registry import get_entry
 from roarm_lab.training import finetune
-from roarm_lab.training.dagger import DaggerCfg, DaggerRound, clone_expert
+from roarm_lab.training.dagger import DaggerRound, clone_expert
 
 
 def has_warm_start(task: str) -> bool:
     return get_entry(task).warm_start is not None
-
-
-def dagger_cfg(warm: WarmStartCfg) -> DaggerCfg:
-    """The DAgger settings of a warm start (the ones it does not name keep ``DaggerCfg``'s defaults)."""
-    return DaggerCfg(rounds=warm.rounds, epochs=warm.epochs, max_samples=warm.max_samples,
-                     exploration_std=warm.exploration_std, rollout_noise_std=warm.rollout_noise_std)
 
 
 def ppo_iterations_after_warm_start(task: str, default: int) -> int:
@@ -32,10 +26,14 @@ def warm_start(task: str, runner, env, seed: int = 0, log: Callable[[str], None]
     ``recipe="legacy"``: the handover before issue 20, for comparisons); returns the seconds it took."""
     entry = get_entry(task)
     warm = entry.warm_start if recipe == "default" else finetune.legacy_warm_start(entry.warm_start)
-    cfg = dagger_cfg(warm)
+    cfg = warm.dagger
     start = time.perf_counter()
 
     def report(r: DaggerRound) -> None:
+        if r.round == cfg.rounds:
+            log(f"[roarm-lab] DAgger final fit: {cfg.final_epochs} epochs on {r.samples} samples, the learning rate "
+                f"annealed to 0, imitation loss {r.loss:.5f}")
+            return
         log(f"[roarm-lab] DAgger round {r.round + 1}/{cfg.rounds}: expert share {r.expert_share:.2f}, "
             f"{r.samples} samples, imitation loss {r.loss:.5f}")
 
