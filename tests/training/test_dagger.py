@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from rsl_rl.runners import OnPolicyRunner
@@ -159,6 +161,19 @@ def test_the_handover_trains_the_critic_alone_unclipped_then_starts_the_actor_at
     runner.learn(1)
     assert calls[2] == {"clipped": True, "schedule": "adaptive", "lr": [1e-4], "actor_trains": True}
     assert not all(torch.equal(a, p) for a, p in zip(actor, alg.actor.parameters(), strict=True))
+
+
+def test_resuming_a_clone_before_the_critics_warm_up_ended_finishes_it_with_the_normalizer_frozen():
+    runner, _ = _runner(32)
+    calls = _record_updates(runner)
+    warm = replace(get_entry(TASK).warm_start, critic_warmup_iterations=3)
+    finetune.resume(runner, warm, iteration=1)  # one of the three critic-only iterations was done
+    normalizer = runner.alg.actor.obs_normalizer
+    mean = normalizer.mean.clone()
+    runner.learn(3)
+    assert [c["actor_trains"] for c in calls] == [False, False, True]
+    assert calls[2]["lr"] == [warm.actor_learning_rate]
+    assert torch.equal(mean, normalizer.mean)
 
 
 def test_the_legacy_handover_is_what_train_py_did_before():

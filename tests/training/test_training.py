@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from roarm_lab.isaaclab import launcher
@@ -71,6 +72,16 @@ def test_resume_continues_from_a_checkpoint(reach_run, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     resumed = next((tmp_path / "RoArm-Reach").iterdir())
     assert (resumed / "model_2.pt").exists()  # rsl-rl counts on from the loaded iteration (2), not from 0
+    # the run began as a clone: its actor's input scaling stays as the clone was fitted to, resumed or not (the
+    # critic's normalizer goes on learning)
+    assert "normalizer stays frozen" in result.stdout
+    assert yaml.safe_load((resumed / "params" / "env.yaml").read_text())["warm_start"] == "dagger"
+    before, after = (torch.load(p, map_location="cpu", weights_only=False) for p in (run / "model_2.pt",
+                                                                                        resumed / "model_2.pt"))
+    norm = [k for k in before["actor_state_dict"] if "obs_normalizer" in k and k.endswith(("mean", "var", "std"))]
+    assert norm and all(torch.equal(before["actor_state_dict"][k], after["actor_state_dict"][k]) for k in norm)
+    critic = [k for k in before["critic_state_dict"] if "obs_normalizer" in k and k.endswith("mean")]
+    assert not all(torch.equal(before["critic_state_dict"][k], after["critic_state_dict"][k]) for k in critic)
 
 
 @pytest.mark.slow

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     from roarm_lab import threads
     from roarm_lab.deploy.checkpoint import git_head
     from roarm_lab.sim_mujoco.env import MujocoTaskEnv
-    from roarm_lab.tasks.registry import get_task
+    from roarm_lab.tasks.registry import get_entry, get_task
     from roarm_lab.training.learning_curve import plot_learning_curves
     from roarm_lab.training.policy import runner_cfg
     from roarm_lab.training.progress import attach_progress_bar
@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     agent_cfg = runner_cfg(args.task, args.device)
     agent_cfg.seed = args.seed
     warm = args.warm_start == "auto" and has_warm_start(args.task) and not (args.resume or args.init_from)
+    # a resumed run goes on as the run it resumes began (runs from before this was recorded: the task's default)
+    resumed_clone = args.resume and has_warm_start(args.task) and run.read_env_params(
+        Path(args.checkpoint).parent).get("warm_start", "dagger") == "dagger"
     if args.max_iterations is not None:
         agent_cfg.max_iterations = args.max_iterations
     elif warm:
@@ -183,11 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     physics_params = {"physics": physics} if backend == "isaaclab" else {}
     run.write_env_params(log_dir, {"task": args.task, "backend": backend, **physics_params, "num_envs": args.num_envs,
                                    "commit": git_head(), **asdict(task_cfg),
-                                   "robot_profile": run.profile_summary(profile)})
+                                   "robot_profile": run.profile_summary(profile),
+                                   "warm_start": "dagger" if warm or resumed_clone else "none"})
     runner = OnPolicyRunner(env, agent_cfg.to_dict(), log_dir=str(log_dir), device=args.device)
     if args.resume:
         runner.load(args.checkpoint)
         print(f"[roarm-lab] resumed from {args.checkpoint}")
+        if resumed_clone:
+            from roarm_lab.training import finetune
+
+            finetune.resume(runner, get_entry(args.task).warm_start, runner.current_learning_iteration)
+            print("[roarm-lab] the run began as a clone of the expert: its observation normalizer stays frozen")
     if args.init_from:
         try:
             runner.load(args.init_from, load_cfg={"actor": True, "critic": True}, map_location=args.device)

@@ -7,9 +7,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
-from roarm_lab.training.run import CHECKPOINT_FILE, env_params_path
+from roarm_lab.training.run import CHECKPOINT_FILE, read_env_params
 
 
 def _iteration(path: Path) -> int | None:
@@ -31,10 +29,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def _run_params(checkpoint: Path) -> dict:
-    env_yaml = env_params_path(checkpoint.parent)
-    if not env_yaml.is_file():
-        return {}
-    return yaml.safe_load(env_yaml.read_text()) or {}
+    return read_env_params(checkpoint.parent)
 
 
 def task_of_run(checkpoint: Path) -> str | None:

@@ -29,7 +29,7 @@ from dataclasses import replace
 
 import torch
 
-from roarm_lab.training.dagger import floor_action_std
+from roarm_lab.training.dagger import floor_action_std, freeze_obs_normalizer
 
 
 def handover(runner, critic_iterations: int, actor_learning_rate: float | None = None,
@@ -66,6 +66,17 @@ def prepare(runner, warm) -> None:
     """The handover of :class:`~roarm_lab.tasks.registry.WarmStartCfg` ``warm`` (train.py's)."""
     handover(runner, warm.critic_warmup_iterations, warm.actor_learning_rate, unclipped_warmup=True,
              min_std=warm.min_std)
+
+
+def resume(runner, warm, iteration: int) -> None:
+    """Go on with a warm-started run from its checkpoint at PPO ``iteration`` (the optimizer and its learning rate
+    loaded with it): the actor's observation normalizer frozen again (``until`` is not saved in checkpoints, and an
+    unfrozen one rescales every input at once), the critic's warm-up finished where the checkpoint came before its
+    end (a clone saved without PPO, ``model_0.pt``, gets all of it and the actor's first learning rate), and the
+    std floor kept."""
+    freeze_obs_normalizer(runner.alg.actor)
+    left = max(0, warm.critic_warmup_iterations - iteration)
+    handover(runner, left, warm.actor_learning_rate if left else None, unclipped_warmup=True, min_std=warm.min_std)
 
 
 def legacy_handover(runner, warm) -> None:

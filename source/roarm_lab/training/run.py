@@ -1,7 +1,7 @@
 """A training run's directory, Isaac Lab's layout: ``<log root>/<task>/<time>/`` (log root ``logs/rsl_rl``) with
 
-* ``params/env.yaml``: the task (what export and play read back), backend, number of environments, commit and the
-  task config;
+* ``params/env.yaml``: the task (what export and play read back), backend, number of environments, commit, the
+  task config and ``warm_start`` (``dagger``: the actor began as a clone of the task's expert; ``none``);
 * ``params/agent.yaml``: the rsl-rl config;
 * rsl-rl's checkpoints ``model_<iteration>.pt`` and tensorboard event files, and ``learning_curves.png``;
 * ``robot_profile.yaml``: the robot profile the run simulated (``train.py --robot_profile``), a copy of the file
@@ -51,6 +51,12 @@ def env_params_path(run: Path) -> Path:
 def write_env_params(run: Path, params: dict) -> Path:
     """``params/env.yaml``: at least ``task``."""
     return _write_yaml(env_params_path(run), params)
+
+
+def read_env_params(run: Path) -> dict:
+    """``params/env.yaml`` of a run directory; empty without one."""
+    path = env_params_path(run)
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
 def write_agent_params(run: Path, agent: dict) -> Path:
