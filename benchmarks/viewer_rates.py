@@ -22,14 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the emulator helper and the browser helper of the tests
 
-from browser import screenshot  # noqa: E402
+from browser import CHROMIUM_FLAGS, screenshot  # noqa: E402
 from emulated_arm import FAST, emulator  # noqa: E402
 
 from roarm_lab.inspection.web_viewer import WebViewer  # noqa: E402
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
-                  "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]
 
 
 def measure(viewer: WebViewer, mode: str, seconds: float, shots: Path | None, work: Path) -> None:

@@ -11,6 +11,10 @@ import numpy as np
 import pytest
 
 WINDOW = (1280, 800)
+#: headless Chromium drawing WebGL in software (no GPU), with nothing fetched in the background
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
+                  "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run")
 
 
 def chromium() -> str:
@@ -33,9 +37,7 @@ def screenshot(url: str, out: Path, profile: Path, budget_ms: int = 8000) -> np.
     errors = []
     for attempt in range(4):
         out.unlink(missing_ok=True)
-        cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
-               "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", f"--user-data-dir={profile / str(attempt)}",
+        cmd = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile / str(attempt)}",
                f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--virtual-time-budget={budget_ms << attempt}",
                f"--screenshot={out}", url]
         try:
