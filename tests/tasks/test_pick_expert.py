@@ -73,19 +73,16 @@ def test_after_placing_the_picker_leaves_once_the_jaws_have_let_go(gripper, cube
     assert command[0, 5] >= 1.0  # the jaws stay commanded open
 
 
-@pytest.mark.parametrize("off", [(0.015, 0.0), (0.0, -0.016), (-0.011, 0.011)])
-def test_a_held_cube_set_down_off_the_target_is_lifted_over_not_slid(off):
-    """A cube held in the closed jaws, resting on the table 1.5 cm from the target (inside PickPlace's 2 cm, outside
-    the 1.2 cm the expert lets go within): pushing it along the table gets nowhere against friction (trained
-    students stood there pushing until the episode ended), so the expert's next grasp point goes up and towards
-    the target."""
+def _expert_on_a_held_cube(offset: tuple[float, float, float]):
+    """The PickPlace expert's answer to a cube held in the closed jaws at ``offset`` from the target (on the
+    table): the state, the commanded joints and the arm state they make."""
     from roarm_lab.tasks import resets
     from roarm_lab.tasks.mdp.actions import joint_targets
     from roarm_lab.tasks.mdp.state import ArmState
     from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
 
     goal = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
-    cube = goal + torch.tensor([[*off, 0.0]])
+    cube = goal + torch.tensor([offset])
     yaw = torch.zeros(1)
     q, ok = resets.top_down_pose(cube, yaw, sum(GRIPPED_RANGE) / 2)  # jaws closed on the cube
     assert ok.all()
@@ -93,7 +90,19 @@ def test_a_held_cube_set_down_off_the_target_is_lifted_over_not_slid(off):
     s = ArmState.from_joints(q, zeros, goal, zeros, zeros, object_pos=cube,
                              object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
     command = joint_targets(ReactivePicker(place=True)(s))
-    commanded = ArmState.from_joints(command, zeros, goal, zeros, zeros)
+    return s, command, ArmState.from_joints(command, zeros, goal, zeros, zeros)
+
+
+@pytest.mark.parametrize("off", [(0.015, 0.0), (0.0, -0.016), (-0.011, 0.011)])
+def test_a_held_cube_set_down_off_the_target_is_lifted_over_not_slid(off):
+    """A cube held in the closed jaws, resting on the table 1.5 cm from the target (inside PickPlace's 2 cm, outside
+    the 1.2 cm the expert lets go within): pushing it along the table gets nowhere against friction (trained
+    students stood there pushing until the episode ended), so the expert's next grasp point goes up and towards
+    the target."""
+    from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
+
+    s, command, commanded = _expert_on_a_held_cube((*off, 0.0))
+    goal = s.command
     assert commanded.grasp_pos[0, 2] - s.grasp_pos[0, 2] >= 0.01  # lifted
     before = torch.linalg.norm(s.grasp_pos[0, :2] - goal[0, :2])
     assert torch.linalg.norm(commanded.grasp_pos[0, :2] - goal[0, :2]) < before - 0.003  # towards the target
@@ -106,21 +115,9 @@ def test_a_held_cube_over_the_target_is_let_go_within_a_centimetre_and_a_half_of
     its resting height the expert opens the jaws where they are (a 3 cm cube dropped that far lands where it was;
     a student whose descent stops a few millimetres short still lets go: clones that held the cube 8-11 mm up
     waited there until the episode ended); higher, it lowers the cube with the jaws closed."""
-    from roarm_lab.tasks import resets
-    from roarm_lab.tasks.mdp.actions import joint_targets
-    from roarm_lab.tasks.mdp.state import ArmState
     from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
 
-    goal = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
-    cube = goal + torch.tensor([[0.005, 0.0, height]])
-    yaw = torch.zeros(1)
-    q, ok = resets.top_down_pose(cube, yaw, sum(GRIPPED_RANGE) / 2)  # jaws closed on the cube
-    assert ok.all()
-    zeros = torch.zeros(1, 6)
-    s = ArmState.from_joints(q, zeros, goal, zeros, zeros, object_pos=cube,
-                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
-    command = joint_targets(ReactivePicker(place=True)(s))
-    commanded = ArmState.from_joints(command, zeros, goal, zeros, zeros)
+    s, command, commanded = _expert_on_a_held_cube((0.005, 0.0, height))
     if lets_go:
         assert command[0, 5] >= 1.0  # open
         assert torch.linalg.norm(commanded.grasp_pos[0] - s.grasp_pos[0]) < 0.002  # where the jaws are
