@@ -118,12 +118,15 @@ def run_episodes(task: str, env, policy: Callable[[torch.Tensor], torch.Tensor],
     per_episode = {"success": torch.zeros(episodes, dtype=torch.bool), "length": torch.zeros(episodes),
                    "return": torch.zeros(episodes)}
     per_episode.update({name: torch.zeros(episodes) for name, _ in spec.metrics})
+    reserved = set(per_episode)
     running = torch.zeros(episodes)
     obs = env.get_observations()["policy"]
     with torch.inference_mode():
         for _ in range(env.max_episode_length):
             lengths_now = env.episode_length_buf.cpu() + 1
             observed = {} if observe is None else {k: v.cpu() for k, v in observe(env).items()}
+            if clash := reserved & observed.keys():
+                raise ValueError(f"observe() names {sorted(clash)} are run_episodes' own per-episode results")
             obs_td, reward, dones, _ = env.step(policy(obs))
             obs = obs_td["policy"]
             running += reward.cpu()
@@ -140,7 +143,9 @@ def run_episodes(task: str, env, policy: Callable[[torch.Tensor], torch.Tensor],
                 for name, _ in spec.metrics:
                     per_episode[name][ids] = ended[name][new]
                 for name, value in observed.items():
-                    per_episode.setdefault(name, torch.zeros(episodes, dtype=value.dtype))[ids] = value[ids]
+                    if name not in per_episode:
+                        per_episode[name] = torch.zeros(episodes, dtype=value.dtype)
+                    per_episode[name][ids] = value[ids]
                 done[ids] = True
                 running[first] = 0.0
             if done.all():

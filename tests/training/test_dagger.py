@@ -61,6 +61,8 @@ def test_run_episodes_keeps_each_episodes_last_observation_and_outcome():
     assert episode["success"].dtype == torch.bool and len(episode["final_tcp_error_m"]) == 8
     assert episode["final_tcp_error_m"].median().item() == pytest.approx(
         result.metrics["final_tcp_error_m"]["median"])
+    with pytest.raises(ValueError, match="'length'"):
+        run_episodes(TASK, env, lambda obs: expert(env.arm_state), observe=lambda e: {"length": e.episode_length_buf})
 
 
 def test_expert_share_falls_from_one_to_zero():

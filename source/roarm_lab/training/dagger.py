@@ -28,6 +28,8 @@ class DaggerRound:
     expert_share: float
     samples: int
     loss: float
+    #: the fit over the final aggregate after the last round (``DaggerCfg.final_epochs``), no rollouts
+    final: bool = False
 
 
 def expert_share(cfg: DaggerCfg, round_index: int) -> float:
@@ -38,13 +40,19 @@ def expert_share(cfg: DaggerCfg, round_index: int) -> float:
 def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
                  log: Callable[[DaggerRound], None] | None = None) -> list[DaggerRound]:
     """DAgger into ``runner.alg.actor`` on ``env`` (an rsl-rl VecEnv with an ``arm_state`` property); sets the
-    actor's std to ``cfg.exploration_std`` at the end. Returns one record per round."""
+    actor's std to ``cfg.exploration_std`` at the end. Returns one record per round (and one for the final fit)."""
     actor = runner.alg.actor
     actor.train()
     device = runner.device
     generator = torch.Generator(device="cpu").manual_seed(seed)
     optimizer = torch.optim.Adam(actor.parameters(), lr=cfg.learning_rate)
     observations, labels, report = [], [], []
+
+    def record(r: DaggerRound) -> None:
+        report.append(r)
+        if log is not None:
+            log(r)
+
     obs = env.get_observations().to(device)
     for round_index in range(cfg.rounds):
         share = expert_share(cfg, round_index)
@@ -69,19 +77,13 @@ def clone_expert(runner, env, expert: Expert, cfg: DaggerCfg, seed: int = 0,
             labels.pop(0)
         data, target = torch.cat(observations), torch.cat(labels)
         loss = _fit(actor, optimizer, data, target, cfg.epochs, cfg.minibatch_size, generator, device)
-        record = DaggerRound(round_index, share, len(target), loss)
-        report.append(record)
-        if log is not None:
-            log(record)
+        record(DaggerRound(round_index, share, len(target), loss))
     if cfg.final_epochs > 0:
         steps = cfg.final_epochs * math.ceil(len(target) / cfg.minibatch_size)
         annealing = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
         loss = _fit(actor, optimizer, data, target, cfg.final_epochs, cfg.minibatch_size, generator, device,
                     annealing)
-        record = DaggerRound(cfg.rounds, 0.0, len(target), loss)
-        report.append(record)
-        if log is not None:
-            log(record)
+        record(DaggerRound(cfg.rounds, 0.0, len(target), loss, final=True))
     set_action_std(actor, cfg.exploration_std)
     freeze_obs_normalizer(actor)
     return report

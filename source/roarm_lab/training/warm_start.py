@@ -30,7 +30,7 @@ def warm_start(task: str, runner, env, seed: int = 0, log: Callable[[str], None]
     start = time.perf_counter()
 
     def report(r: DaggerRound) -> None:
-        if r.round == cfg.rounds:
+        if r.final:
             log(f"[roarm-lab] DAgger final fit: {cfg.final_epochs} epochs on {r.samples} samples, the learning rate "
                 f"annealed to 0, imitation loss {r.loss:.5f}")
             return
