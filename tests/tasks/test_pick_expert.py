@@ -164,6 +164,83 @@ def test_descending_onto_a_resting_cube_keeps_the_jaws_off_the_table(cube_xy):
         assert lowest >= 0.005, f"{name} reaches {lowest * 1000:.1f} mm above the table"
 
 
+def _expert_over_a_resting_cube(height: float, gripper: float, gripper_speed: float = 0.0):
+    """The Lift expert's answer to the grasp point ``height`` above a resting cube's centre, aligned with it, the
+    jaws at ``gripper`` rad moving at ``gripper_speed`` rad/s: the commanded joints and the arm state they make."""
+    from roarm_lab.tasks import resets
+    from roarm_lab.tasks.mdp.actions import joint_targets
+    from roarm_lab.tasks.mdp.state import ArmState
+
+    cube = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
+    yaw = torch.zeros(1)
+    q, ok = resets.top_down_pose(cube + torch.tensor([[0.0, 0.0, height]]), yaw, gripper)
+    assert ok.all()
+    zeros = torch.zeros(1, 6)
+    velocity = zeros.clone()
+    velocity[0, 5] = gripper_speed
+    s = ArmState.from_joints(q, velocity, torch.tensor([[0.2, 0.0, 0.15]]), zeros, zeros, object_pos=cube,
+                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    command = joint_targets(ReactivePicker(place=False)(s))
+    return s, command, ArmState.from_joints(command, zeros, cube, zeros, zeros)
+
+
+@pytest.mark.parametrize(("gripper", "descends"), [(0.05, False), (0.45, False), (0.85, False), (1.1, True)])
+def test_the_arm_goes_down_onto_the_cube_only_once_the_jaws_are_open(gripper, descends):
+    """Hovering 6 cm over a resting cube: an episode starts with the jaws closed and they take ~20 control steps to
+    open, the arm ~10 to get there; half-open jaws landing on a 3 cm cube (1.1 rad clears it by 3 mm) pushed it
+    away. The expert waits over it, jaws commanded open, and goes down only with them open."""
+    from roarm_lab.tasks.scripted import HOVER
+
+    s, command, commanded = _expert_over_a_resting_cube(HOVER, gripper)
+    assert command[0, 5] >= 1.0  # open
+    dropped = s.grasp_pos[0, 2] - commanded.grasp_pos[0, 2]
+    if descends:
+        assert dropped >= 0.01
+    else:
+        assert abs(dropped) < 0.003
+        assert torch.linalg.norm(commanded.grasp_pos[0, :2] - s.grasp_pos[0, :2]) < 0.003
+
+
+@pytest.mark.parametrize(("gripper_speed", "grips"), [(0.0, True), (-0.5, True), (2.5, False)])
+def test_jaws_opening_past_a_cube_do_not_read_as_a_grasp(gripper_speed, grips):
+    """The grasp point at a resting cube with the jaws at 0.4 rad (where they stop closed on a 3 cm cube): at rest
+    or closing, it is held, and the expert keeps the jaws closed and carries it up; opening at the servo's
+    ~2.5 rad/s they pass through 0.4 holding nothing, and the expert keeps opening them."""
+    from roarm_lab.tasks.pick_expert import GRASP_CLEARANCE, GRIPPED_RANGE
+
+    s, command, commanded = _expert_over_a_resting_cube(GRASP_CLEARANCE, 0.4, gripper_speed)
+    if grips:
+        assert command[0, 5] <= GRIPPED_RANGE[0]  # closed
+        assert commanded.grasp_pos[0, 2] > s.grasp_pos[0, 2] + 0.01  # carried up to the goal
+    else:
+        assert command[0, 5] >= 1.0  # open
+
+
+def test_on_the_way_to_the_cube_the_commanded_grasp_point_leads_by_at_most_two_centimetres():
+    """From the grasp point 14 cm over the table and 11 cm beside the cube, a target straight at the hover point
+    overshot by 2-3 cm, down onto the cube; the expert's next grasp point is at most APPROACH_LEAD (2 cm) from the
+    measured one, towards the cube (straight line to 6 cm over it)."""
+    from roarm_lab.tasks import resets
+    from roarm_lab.tasks.mdp.actions import joint_targets
+    from roarm_lab.tasks.mdp.state import ArmState
+    from roarm_lab.tasks.pick_expert import APPROACH_LEAD
+    from roarm_lab.tasks.scripted import HOVER
+
+    cube = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
+    start = torch.tensor([[0.15, -0.05, 0.14]])
+    yaw = torch.zeros(1)
+    q, ok = resets.top_down_pose(start, yaw, OPEN)
+    assert ok.all()
+    zeros = torch.zeros(1, 6)
+    s = ArmState.from_joints(q, zeros, torch.tensor([[0.2, 0.0, 0.15]]), zeros, zeros, object_pos=cube,
+                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    commanded = ArmState.from_joints(joint_targets(ReactivePicker(place=False)(s)), zeros, cube, zeros, zeros)
+    step = commanded.grasp_pos[0] - s.grasp_pos[0]
+    assert APPROACH_LEAD - 0.002 <= torch.linalg.norm(step) <= APPROACH_LEAD + 0.001
+    towards = cube[0] + torch.tensor([0.0, 0.0, HOVER]) - s.grasp_pos[0]
+    assert torch.dot(step, towards) / (torch.linalg.norm(step) * torch.linalg.norm(towards)) > 0.99
+
+
 @pytest.mark.slow
 def test_expert_failures_benchmark_files_every_failed_episode_under_a_stage():
     """benchmarks/expert_failures.py on 24 Lift episodes: it runs, files each failed episode under one stage, and

@@ -7,7 +7,8 @@ so it answers correctly on any state a learning policy drives the arm into; that
 1. PickPlace, the cube resting at the target: open the jaws in place, then move up and away.
 2. The jaws closed on the cube: carry it (Lift: to the goal; PickPlace: up, over the target, down onto it).
 3. The cube between the open jaws: close them.
-4. Otherwise: open the jaws over the cube, then descend onto it.
+4. Otherwise: open the jaws over the cube, then, once they are open, descend onto it; on the way there the commanded
+   grasp point leads the measured one by at most ``APPROACH_LEAD``.
 
 Targets go through the same closed-form top-down IK as the scripted picker and come out as raw policy actions.
 """
@@ -26,6 +27,9 @@ from roarm_lab.tasks.scripted import CLOSED, HOVER, OPEN
 
 #: gripper joint when the jaws have closed on a 3 cm cube (measured in sim: 0.36-0.40 rad; empty jaws close to 0)
 GRIPPED_RANGE = (0.2, 0.55)
+#: jaws opening faster than this (rad/s; the servo opens them at ~2.5) hold nothing, whatever the joint reads: jaws
+#: opening through GRIPPED_RANGE with the cube near read as a grasp, and the arm carried nothing away
+OPENING_SPEED = 1.0
 #: cube centre within this of the grasp point: close the jaws / still held
 CLOSE_RADIUS = 0.012
 HELD_RADIUS = 0.025
@@ -35,16 +39,18 @@ HELD_RADIUS = 0.025
 GRASP_CLEARANCE = 0.005
 #: grasp point within this of the cube's vertical line: descend (wider once on the way down)
 ALIGN_RADIUS = (0.012, 0.02)
-#: arm joint targets lead the measured joints by at most this per control step (smooth carrying), rad ...
-MAX_LEAD = 10
-#: ... and overshoot the remaining error by this fraction, which cuts the servos' steady-state sag under load
-SAG_GAIN = 0.3
+#: ... and the jaws opened past this (OPEN is 1.1 rad): the gripper starts an episode closed and opens in ~20 control
+#: steps, the arm reaches the cube in ~10, and half-open jaws landing on it pushed it away or read as a grasp
+OPENED = 1.0
 CARRY_HEIGHT = 0.06  # cube centre above its rest height while carried to the target
 #: lower the cube onto the target from within this (xy) of it; keep lowering while within the larger radius
 LOWER_RADIUS = (0.01, 0.025)
 #: ... down a cone: the cube's target height above the goal is LOWER_SLOPE times its xy error beyond RELEASE_RADIUS
 #: (within that it goes straight down and is let go: no target hovering over a release)
 LOWER_SLOPE = 4.0
+#: on the way to the cube, the commanded grasp point leads the measured one by at most this: straight at the target
+#: overshot it by 2-3 cm, down onto the cube or sideways into it on the way down (it was pushed away)
+APPROACH_LEAD = 0.02
 #: while carrying, the commanded grasp point leads the measured one by at most this (a swinging cube slips)
 CARRY_LEAD = 0.03
 #: a cube resting this close to the target (xy) is let go; PickPlace counts it placed within PLACE_RADIUS_M (2 cm),
@@ -83,11 +89,14 @@ class ReactivePicker:
         to_grasp_at = torch.linalg.norm(grasp - grasp_at, dim=-1)
         xy_off = torch.linalg.norm(grasp[:, :2] - cube[:, :2], dim=-1)
         low = grasp[:, 2] < cube[:, 2] + 0.7 * HOVER
-        aligned = xy_off < torch.where(low, ALIGN_RADIUS[1], ALIGN_RADIUS[0])
-        gripped = (to_cube <= HELD_RADIUS) & (gripper >= GRIPPED_RANGE[0]) & (gripper <= GRIPPED_RANGE[1])
+        aligned = (xy_off < torch.where(low, ALIGN_RADIUS[1], ALIGN_RADIUS[0])) & (low | (gripper >= OPENED))
+        gripped = ((to_cube <= HELD_RADIUS) & (gripper >= GRIPPED_RANGE[0]) & (gripper <= GRIPPED_RANGE[1])
+                   & (s.joint_vel[:, 5] < OPENING_SPEED))
 
         # 4. approach: above the cube, then down onto it, jaws open
         target = torch.where(aligned[:, None], grasp_at, cube + up)
+        straight = target  # before the lead limit
+        target = _lead(grasp, target, APPROACH_LEAD)
         jaws = torch.full_like(gripper, OPEN)
         # 3. between the open jaws: close
         closing = (to_grasp_at <= CLOSE_RADIUS) & (gripper > GRIPPED_RANGE[1])
@@ -95,8 +104,9 @@ class ReactivePicker:
         target = torch.where(closing[:, None], grasp_at, target)
         # 2. gripped: carry
         carry = self._carry_target(s) + (grasp - cube) - grasp  # the cube sits a little off the grasp point
-        carry = grasp + carry * torch.clamp(CARRY_LEAD / torch.linalg.norm(carry, dim=-1, keepdim=True), max=1.0)
+        carry = _lead(grasp, grasp + carry, CARRY_LEAD)
         target = torch.where(gripped[:, None], carry, target)
+        straight = torch.where(gripped[:, None] | closing[:, None], target, straight)
         jaws = torch.where(gripped, CLOSED, jaws)
         if self.place:
             # 1. on the table at the target: let go, then leave upwards (no speed test: a nudge while the jaws open
@@ -108,6 +118,7 @@ class ReactivePicker:
             released = placed & (gripper >= RELEASED)
             away = cube + torch.tensor([0.0, 0.0, RETREAT_HEIGHT])
             target = torch.where(placed[:, None], torch.where(released[:, None], away, grasp), target)
+            straight = torch.where(placed[:, None], target, straight)
             jaws = torch.where(placed, OPEN, jaws)
 
         yaw = obs.object_yaw(s)
@@ -119,6 +130,10 @@ class ReactivePicker:
                     break
                 q[retry], ok[retry] = resets.top_down_pose(cube[retry] + torch.tensor([0.0, 0.0, height]),
                                                            yaw[retry], 0.0)
+        # a lead-limited step on the way to the cube out of top-down reach (e.g. close over the base): go straight
+        fix = ~ok & (straight != target).any(-1)
+        if fix.any():
+            q[fix], ok[fix] = resets.top_down_pose(straight[fix], yaw[fix], 0.0)
         q[~ok] = s.joint_pos[~ok]  # out of top-down reach: hold still rather than swing away
         q[:, 5] = jaws
         return actions_for_targets(q)
@@ -141,3 +156,10 @@ class ReactivePicker:
         above = torch.clamp(LOWER_SLOPE * (xy - RELEASE_RADIUS), min=0.0, max=CARRY_HEIGHT)
         down = torch.stack([goal[:, 0], goal[:, 1], goal[:, 2] + above], -1)
         return torch.where(lowering[:, None], down, far)
+
+
+def _lead(grasp: torch.Tensor, target: torch.Tensor, lead: float) -> torch.Tensor:
+    """``target`` moved towards ``grasp`` until it is at most ``lead`` away."""
+    step = target - grasp
+    return grasp + step * torch.clamp(lead / torch.linalg.norm(step, dim=-1, keepdim=True), max=1.0)
+
