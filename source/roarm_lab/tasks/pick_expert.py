@@ -7,8 +7,8 @@ so it answers correctly on any state a learning policy drives the arm into; that
 1. PickPlace, the cube resting at the target: open the jaws in place, then move up and away.
 2. The jaws closed on the cube: carry it (Lift: to the goal; PickPlace: up, over the target, down onto it).
 3. The cube between the open jaws: close them.
-4. Otherwise: open the jaws over the cube, then, once they are open, descend onto it; on the way there the commanded
-   grasp point leads the measured one by at most ``APPROACH_LEAD``.
+4. Otherwise: open the jaws over the cube, then descend onto it; on the way there the commanded grasp point leads
+   the measured one by at most ``APPROACH_LEAD``.
 
 Targets go through the same closed-form top-down IK as the scripted picker and come out as raw policy actions.
 """
@@ -39,17 +39,15 @@ HELD_RADIUS = 0.025
 GRASP_CLEARANCE = 0.005
 #: grasp point within this of the cube's vertical line: descend (wider once on the way down)
 ALIGN_RADIUS = (0.012, 0.02)
-#: ... and the jaws opened past this (OPEN is 1.1 rad): the gripper starts an episode closed and opens in ~20 control
-#: steps, the arm reaches the cube in ~10, and half-open jaws landing on it pushed it away or read as a grasp
-OPENED = 1.0
 CARRY_HEIGHT = 0.06  # cube centre above its rest height while carried to the target
 #: lower the cube onto the target from within this (xy) of it; keep lowering while within the larger radius
 LOWER_RADIUS = (0.01, 0.025)
 #: ... down a cone: the cube's target height above the goal is LOWER_SLOPE times its xy error beyond RELEASE_RADIUS
 #: (within that it goes straight down and is let go: no target hovering over a release)
 LOWER_SLOPE = 4.0
-#: on the way to the cube, the commanded grasp point leads the measured one by at most this: straight at the target
-#: overshot it by 2-3 cm, down onto the cube or sideways into it on the way down (it was pushed away)
+#: on the way to the cube, the commanded grasp point leads the measured one by at most this: straight at the target,
+#: the arm arrived in ~5 control steps, overshot 2-4 cm down onto the cube, or came down on it with the jaws still
+#: half open (they start an episode closed and take ~20 steps to open): either pushed the cube away
 APPROACH_LEAD = 0.02
 #: while carrying, the commanded grasp point leads the measured one by at most this (a swinging cube slips)
 CARRY_LEAD = 0.03
@@ -89,7 +87,7 @@ class ReactivePicker:
         to_grasp_at = torch.linalg.norm(grasp - grasp_at, dim=-1)
         xy_off = torch.linalg.norm(grasp[:, :2] - cube[:, :2], dim=-1)
         low = grasp[:, 2] < cube[:, 2] + 0.7 * HOVER
-        aligned = (xy_off < torch.where(low, ALIGN_RADIUS[1], ALIGN_RADIUS[0])) & (low | (gripper >= OPENED))
+        aligned = xy_off < torch.where(low, ALIGN_RADIUS[1], ALIGN_RADIUS[0])
         gripped = ((to_cube <= HELD_RADIUS) & (gripper >= GRIPPED_RANGE[0]) & (gripper <= GRIPPED_RANGE[1])
                    & (s.joint_vel[:, 5] < OPENING_SPEED))
 
