@@ -48,26 +48,46 @@ def test_reactive_picker_grasps_again_after_the_cube_is_dropped():
     assert torch.median(env.arm_state.object_pos[dropped, 2] - scene.CUBE_REST_Z) > 0.05
 
 
+def _arm_at(grasp_target: torch.Tensor, gripper: float, cube: torch.Tensor, command: torch.Tensor,
+            gripper_speed: float = 0.0):
+    """The arm at rest in the top-down pose that puts its grasp point at ``grasp_target`` (squared to a cube of yaw
+    0), jaws at ``gripper`` rad moving at ``gripper_speed`` rad/s, with that cube resting at ``cube`` and the task's
+    target at ``command``."""
+    from roarm_lab.tasks import resets
+    from roarm_lab.tasks.mdp.state import ArmState
+
+    yaw = torch.zeros(1)
+    q, ok = resets.top_down_pose(grasp_target, yaw, gripper)
+    assert ok.all()
+    zeros = torch.zeros(1, 6)
+    velocity = zeros.clone()
+    velocity[0, 5] = gripper_speed
+    return ArmState.from_joints(q, velocity, command, zeros, zeros, object_pos=cube,
+                                object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+
+
+def _pose(joints: torch.Tensor):
+    """The arm state of (1, 6) ``joints`` at rest: where they put the grasp point."""
+    from roarm_lab.tasks.mdp.state import ArmState
+
+    zeros = torch.zeros(1, 6)
+    return ArmState.from_joints(joints, zeros, torch.zeros(1, 3), zeros, zeros)
+
+
 @pytest.mark.parametrize(("gripper", "cube_xy"), [(0.75, (0.22, 0.05)), (0.9, (0.22, 0.05)), (1.1, (0.22, 0.05)),
                                                 (0.9, (0.27, 0.08)), (0.9, (0.16, -0.12))])
 def test_after_placing_the_picker_leaves_once_the_jaws_have_let_go(gripper, cube_xy):
     """Jaws past 0.7 rad have let go of the 3 cm cube (held at ~0.38): the expert lifts the grasp point clear of
     the 5 cm success distance, also when the servo stopped short of the 1.1 rad open command, and also 28 cm out,
     where 10 cm above the cube is beyond the wrist's limit for a top-down pose (it held still there)."""
-    from roarm_lab.tasks import pick_place, resets
+    from roarm_lab.tasks import pick_place
     from roarm_lab.tasks.mdp.actions import joint_targets
-    from roarm_lab.tasks.mdp.state import ArmState
 
     cube = torch.tensor([[*cube_xy, scene.CUBE_REST_Z]])
-    yaw = torch.zeros(1)
-    q, ok = resets.top_down_pose(cube, yaw, gripper)
-    assert ok.all()
-    zeros = torch.zeros(1, 6)
-    s = ArmState.from_joints(q, zeros, cube.clone(), zeros, zeros, object_pos=cube,
-                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    s = _arm_at(cube, gripper, cube, cube.clone())
     assert pick_place.placed(s).all()  # resting at the target: PickPlace's place test
     command = joint_targets(ReactivePicker(place=True)(s))
-    commanded = ArmState.from_joints(command, zeros, cube, zeros, zeros)
+    commanded = _pose(command)
     assert commanded.grasp_pos[0, 2] - cube[0, 2] >= 0.065  # up and away, past the 5 cm success distance
     assert torch.linalg.norm(commanded.grasp_pos[0, :2] - cube[0, :2]) < 0.002  # straight up: no sweep
     assert command[0, 5] >= 1.0  # the jaws stay commanded open
@@ -76,21 +96,14 @@ def test_after_placing_the_picker_leaves_once_the_jaws_have_let_go(gripper, cube
 def _expert_on_a_held_cube(offset: tuple[float, float, float]):
     """The PickPlace expert's answer to a cube held in the closed jaws at ``offset`` from the target (on the
     table): the state, the commanded joints and the arm state they make."""
-    from roarm_lab.tasks import resets
     from roarm_lab.tasks.mdp.actions import joint_targets
-    from roarm_lab.tasks.mdp.state import ArmState
     from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
 
     goal = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
     cube = goal + torch.tensor([offset])
-    yaw = torch.zeros(1)
-    q, ok = resets.top_down_pose(cube, yaw, sum(GRIPPED_RANGE) / 2)  # jaws closed on the cube
-    assert ok.all()
-    zeros = torch.zeros(1, 6)
-    s = ArmState.from_joints(q, zeros, goal, zeros, zeros, object_pos=cube,
-                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    s = _arm_at(cube, sum(GRIPPED_RANGE) / 2, cube, goal)  # jaws closed on the cube
     command = joint_targets(ReactivePicker(place=True)(s))
-    return s, command, ArmState.from_joints(command, zeros, goal, zeros, zeros)
+    return s, command, _pose(command)
 
 
 @pytest.mark.parametrize("off", [(0.015, 0.0), (0.0, -0.016), (-0.011, 0.011)])
@@ -135,20 +148,13 @@ def test_descending_onto_a_resting_cube_keeps_the_jaws_off_the_table(cube_xy):
     import numpy as np
 
     from roarm_lab.sim_mujoco.scene import build_scene
-    from roarm_lab.tasks import resets
     from roarm_lab.tasks.mdp.actions import joint_targets
-    from roarm_lab.tasks.mdp.state import ArmState
 
     cube = torch.tensor([[*cube_xy, scene.CUBE_REST_Z]])
-    yaw = torch.zeros(1)
     above = cube + torch.tensor([[0.0, 0.0, 0.012]])  # on the way down, aligned
-    q, ok = resets.top_down_pose(above, yaw, OPEN)
-    assert ok.all()
-    zeros = torch.zeros(1, 6)
-    s = ArmState.from_joints(q, zeros, torch.tensor([[0.2, -0.1, scene.CUBE_REST_Z]]), zeros, zeros,
-                             object_pos=cube, object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    s = _arm_at(above, OPEN, cube, torch.tensor([[0.2, -0.1, scene.CUBE_REST_Z]]))
     command = joint_targets(ReactivePicker(place=True)(s))
-    commanded = ArmState.from_joints(command, zeros, cube, zeros, zeros)
+    commanded = _pose(command)
     grasp_z = commanded.grasp_pos[0, 2].item()
     assert scene.CUBE_REST_Z <= grasp_z <= scene.CUBE_SIZE - 0.005
     assert torch.linalg.norm(commanded.grasp_pos[0, :2] - cube[0, :2]) < 0.002
@@ -167,21 +173,13 @@ def test_descending_onto_a_resting_cube_keeps_the_jaws_off_the_table(cube_xy):
 def _expert_over_a_resting_cube(height: float, gripper: float, gripper_speed: float = 0.0):
     """The Lift expert's answer to the grasp point ``height`` above a resting cube's centre, aligned with it, the
     jaws at ``gripper`` rad moving at ``gripper_speed`` rad/s: the commanded joints and the arm state they make."""
-    from roarm_lab.tasks import resets
     from roarm_lab.tasks.mdp.actions import joint_targets
-    from roarm_lab.tasks.mdp.state import ArmState
 
     cube = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
-    yaw = torch.zeros(1)
-    q, ok = resets.top_down_pose(cube + torch.tensor([[0.0, 0.0, height]]), yaw, gripper)
-    assert ok.all()
-    zeros = torch.zeros(1, 6)
-    velocity = zeros.clone()
-    velocity[0, 5] = gripper_speed
-    s = ArmState.from_joints(q, velocity, torch.tensor([[0.2, 0.0, 0.15]]), zeros, zeros, object_pos=cube,
-                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
+    s = _arm_at(cube + torch.tensor([[0.0, 0.0, height]]), gripper, cube, torch.tensor([[0.2, 0.0, 0.15]]),
+                gripper_speed)
     command = joint_targets(ReactivePicker(place=False)(s))
-    return s, command, ArmState.from_joints(command, zeros, cube, zeros, zeros)
+    return s, command, _pose(command)
 
 
 @pytest.mark.parametrize(("gripper_speed", "grips"), [(0.0, True), (-0.5, True), (2.5, False)])
@@ -203,21 +201,13 @@ def test_on_the_way_to_the_cube_the_commanded_grasp_point_leads_by_at_most_two_c
     """From the grasp point 14 cm over the table and 11 cm beside the cube, a target straight at the hover point
     overshot by 2-3 cm, down onto the cube; the expert's next grasp point is at most APPROACH_LEAD (2 cm) from the
     measured one, towards the cube (straight line to 6 cm over it)."""
-    from roarm_lab.tasks import resets
     from roarm_lab.tasks.mdp.actions import joint_targets
-    from roarm_lab.tasks.mdp.state import ArmState
     from roarm_lab.tasks.pick_expert import APPROACH_LEAD
     from roarm_lab.tasks.scripted import HOVER
 
     cube = torch.tensor([[0.22, 0.03, scene.CUBE_REST_Z]])
-    start = torch.tensor([[0.15, -0.05, 0.14]])
-    yaw = torch.zeros(1)
-    q, ok = resets.top_down_pose(start, yaw, OPEN)
-    assert ok.all()
-    zeros = torch.zeros(1, 6)
-    s = ArmState.from_joints(q, zeros, torch.tensor([[0.2, 0.0, 0.15]]), zeros, zeros, object_pos=cube,
-                             object_quat=resets.yaw_quat_wxyz(yaw), object_lin_vel=torch.zeros(1, 3))
-    commanded = ArmState.from_joints(joint_targets(ReactivePicker(place=False)(s)), zeros, cube, zeros, zeros)
+    s = _arm_at(torch.tensor([[0.15, -0.05, 0.14]]), OPEN, cube, torch.tensor([[0.2, 0.0, 0.15]]))
+    commanded = _pose(joint_targets(ReactivePicker(place=False)(s)))
     step = commanded.grasp_pos[0] - s.grasp_pos[0]
     assert APPROACH_LEAD - 0.002 <= torch.linalg.norm(step) <= APPROACH_LEAD + 0.001
     towards = cube[0] + torch.tensor([0.0, 0.0, HOVER]) - s.grasp_pos[0]

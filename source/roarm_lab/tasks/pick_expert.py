@@ -92,19 +92,17 @@ class ReactivePicker:
                    & (s.joint_vel[:, 5] < OPENING_SPEED))
 
         # 4. approach: above the cube, then down onto it, jaws open
-        target = torch.where(aligned[:, None], grasp_at, cube + up)
-        straight = target  # before the lead limit
-        target = _lead(grasp, target, APPROACH_LEAD)
+        approach = torch.where(aligned[:, None], grasp_at, cube + up)
+        target = _lead(grasp, approach, APPROACH_LEAD)
         jaws = torch.full_like(gripper, OPEN)
         # 3. between the open jaws: close
         closing = (to_grasp_at <= CLOSE_RADIUS) & (gripper > GRIPPED_RANGE[1])
         jaws = torch.where(closing, CLOSED, jaws)
         target = torch.where(closing[:, None], grasp_at, target)
         # 2. gripped: carry
-        carry = self._carry_target(s) + (grasp - cube) - grasp  # the cube sits a little off the grasp point
-        carry = _lead(grasp, grasp + carry, CARRY_LEAD)
-        target = torch.where(gripped[:, None], carry, target)
-        straight = torch.where(gripped[:, None] | closing[:, None], target, straight)
+        carry = self._carry_target(s) + (grasp - cube)  # the cube sits a little off the grasp point
+        target = torch.where(gripped[:, None], _lead(grasp, carry, CARRY_LEAD), target)
+        approaching = ~(gripped | closing)
         jaws = torch.where(gripped, CLOSED, jaws)
         if self.place:
             # 1. on the table at the target: let go, then leave upwards (no speed test: a nudge while the jaws open
@@ -116,7 +114,7 @@ class ReactivePicker:
             released = placed & (gripper >= RELEASED)
             away = cube + torch.tensor([0.0, 0.0, RETREAT_HEIGHT])
             target = torch.where(placed[:, None], torch.where(released[:, None], away, grasp), target)
-            straight = torch.where(placed[:, None], target, straight)
+            approaching &= ~placed
             jaws = torch.where(placed, OPEN, jaws)
 
         yaw = obs.object_yaw(s)
@@ -129,9 +127,9 @@ class ReactivePicker:
                 q[retry], ok[retry] = resets.top_down_pose(cube[retry] + torch.tensor([0.0, 0.0, height]),
                                                            yaw[retry], 0.0)
         # a lead-limited step on the way to the cube out of top-down reach (e.g. close over the base): go straight
-        fix = ~ok & (straight != target).any(-1)
+        fix = ~ok & approaching
         if fix.any():
-            q[fix], ok[fix] = resets.top_down_pose(straight[fix], yaw[fix], 0.0)
+            q[fix], ok[fix] = resets.top_down_pose(approach[fix], yaw[fix], 0.0)
         q[~ok] = s.joint_pos[~ok]  # out of top-down reach: hold still rather than swing away
         q[:, 5] = jaws
         return actions_for_targets(q)
@@ -160,4 +158,3 @@ def _lead(grasp: torch.Tensor, target: torch.Tensor, lead: float) -> torch.Tenso
     """``target`` moved towards ``grasp`` until it is at most ``lead`` away."""
     step = target - grasp
     return grasp + step * torch.clamp(lead / torch.linalg.norm(step, dim=-1, keepdim=True), max=1.0)
-
