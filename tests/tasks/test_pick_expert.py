@@ -3,6 +3,8 @@ randomization, and, having no clock, recovers from a dropped cube, which the clo
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -119,6 +121,27 @@ def test_a_held_cube_set_down_off_the_target_is_lifted_over_not_slid(off):
     assert commanded.grasp_pos[0, 2] - s.grasp_pos[0, 2] >= 0.01  # lifted
     before = torch.linalg.norm(s.grasp_pos[0, :2] - goal[0, :2])
     assert torch.linalg.norm(commanded.grasp_pos[0, :2] - goal[0, :2]) < before - 0.003  # towards the target
+    assert command[0, 5] <= GRIPPED_RANGE[0]  # still held
+
+
+@pytest.mark.parametrize("azimuth", [-0.9, 0.0, 0.6])
+def test_a_held_cube_is_lowered_outwards_and_counter_clockwise_of_the_target(azimuth):
+    """Aimed at the target, the cube landed nearer the base and clockwise of it (it swings in the jaws as the arm
+    stops at the table): the expert lowers a held cube over the target a few millimetres outwards (away from the base
+    at the origin) and counter-clockwise, wherever the target lies around the base."""
+    from roarm_lab.tasks.mdp.actions import joint_targets
+    from roarm_lab.tasks.pick_expert import GRIPPED_RANGE
+
+    out = torch.tensor([[math.cos(azimuth), math.sin(azimuth), 0.0]])
+    goal = 0.21 * out + torch.tensor([[0.0, 0.0, scene.CUBE_REST_Z]])
+    cube = goal + torch.tensor([[0.0, 0.0, 0.02]])  # held right over the target, above the release height
+    s = _arm_at(cube, sum(GRIPPED_RANGE) / 2, cube, goal)
+    command = joint_targets(ReactivePicker(place=True)(s))
+    aim = _pose(command).grasp_pos[0] - goal[0]
+    radial = float(aim[:2] @ out[0, :2])
+    counter_clockwise = float(out[0, 0] * aim[1] - out[0, 1] * aim[0])
+    assert 0.002 <= radial <= 0.008 and 0.001 <= counter_clockwise <= 0.006
+    assert aim[2] < 0.015  # lowered
     assert command[0, 5] <= GRIPPED_RANGE[0]  # still held
 
 
